@@ -1,0 +1,1 @@
+"""Symbolic engine: primitives, edge fitting, composition, constants and parsing."""
