@@ -1,0 +1,362 @@
+"""Training a KAN: optimisers, the sparsity penalty, grid updates, history, safety.
+
+``fit`` is the one entry point. Optimisers and the grid schedule are small, frozen
+strategy objects that check themselves when built::
+
+    kd.fit(model, X, y, steps=50, sparsity=1e-2)                         # LBFGS
+    kd.fit(model, X, y, steps=2000, optimizer=kd.Adam(lr=1e-2, batch_size=256))
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ._arrays import check_xy
+from .nn.network import KAN
+
+__all__ = ["LBFGS", "Adam", "GridSchedule", "History", "fit", "sparsity_penalty"]
+
+log = logging.getLogger(__name__)
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
+
+
+def _positive(name: str, value: float) -> None:
+    if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+
+def _positive_int(name: str, value: int) -> None:
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+@dataclass(frozen=True)
+class LBFGS:
+    """Full-batch L-BFGS with a strong-Wolfe line search.
+
+    One step runs up to ``max_iter`` iterations (as in pykan).
+    """
+
+    lr: float = 1.0
+    max_iter: int = 20
+    history_size: int = 10
+
+    def __post_init__(self) -> None:
+        _positive("LBFGS.lr", self.lr)
+        _positive_int("LBFGS.max_iter", self.max_iter)
+        _positive_int("LBFGS.history_size", self.history_size)
+
+
+@dataclass(frozen=True)
+class Adam:
+    """Adam on mini-batches of ``batch_size`` rows (``None``: the whole training set)."""
+
+    lr: float = 1e-2
+    batch_size: int | None = None
+
+    def __post_init__(self) -> None:
+        _positive("Adam.lr", self.lr)
+        if self.batch_size is not None:
+            _positive_int("Adam.batch_size", self.batch_size)
+
+
+@dataclass(frozen=True)
+class GridSchedule:
+    """Move the grids to the data every ``every`` steps, up to step ``until``.
+
+    ``eps`` mixes a uniform grid over the data range (1) with grid points at the
+    sample quantiles (0).
+    """
+
+    every: int = 5
+    until: int = 50
+    eps: float = 1.0
+
+    def __post_init__(self) -> None:
+        _positive_int("GridSchedule.every", self.every)
+        if not isinstance(self.until, int) or self.until < 0:
+            raise ValueError(f"GridSchedule.until must be an integer >= 0, got {self.until!r}")
+        if not 0.0 <= self.eps <= 1.0:
+            raise ValueError(f"GridSchedule.eps must be in [0, 1], got {self.eps!r}")
+
+
+@dataclass
+class History:
+    """What happened during :func:`fit`.
+
+    Attributes
+    ----------
+    train_loss, val_loss : list of float
+        Mean squared error (or the given loss) after every step; ``val_loss`` is empty
+        without validation data.
+    penalty : list of float
+        The sparsity penalty after every step (0 without sparsity).
+    steps : int
+        Steps taken.
+    best_step : int
+        Step whose parameters the model holds at the end (the best validation loss
+        with validation data, else the last step).
+    stopped : str or None
+        Why training ended early (early stopping, a non-finite loss), else ``None``.
+    seconds : float
+        Wall-clock time.
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    penalty: list[float] = field(default_factory=list)
+    steps: int = 0
+    best_step: int = 0
+    stopped: str | None = None
+    seconds: float = 0.0
+
+
+def sparsity_penalty(edge_values: list[Tensor], entropy: float = 2.0) -> Tensor:
+    """L1 of the edge magnitudes plus the entropy of their distribution, summed over layers.
+
+    The magnitude of an edge is the mean absolute value of its output over the batch.
+    The entropy terms (over each node's incoming and outgoing edges) push a node to
+    keep few strong edges rather than many weak ones.
+    """
+    total = edge_values[0].new_zeros(())
+    for vals in edge_values:
+        mag = vals.abs().mean(0)  # (out, in)
+        total = total + mag.sum()
+        if entropy:
+            total = total + entropy * (_entropy(mag, 1) + _entropy(mag, 0))
+    return total
+
+
+def _entropy(mag: Tensor, dim: int) -> Tensor:
+    p = mag / (mag.sum(dim, keepdim=True) + 1e-8)
+    return -(p * torch.log(p + 1e-4)).sum(dim).mean()
+
+
+def _forward(model: KAN, x: Tensor, with_edges: bool) -> tuple[Tensor, list[Tensor]]:
+    """Network output and, when asked, every layer's edge outputs (for the penalty)."""
+    if not with_edges:
+        return model(x), []
+    x = model.select_inputs(x)
+    edges = []
+    for l, layer in enumerate(model.layers):
+        out, vals = layer.forward_with_edges(x)
+        edges.append(vals)
+        x = model.combine_nodes(l, out)
+    return x, edges
+
+
+def _mse(pred: Tensor, target: Tensor) -> Tensor:
+    return torch.mean((pred - target) ** 2)
+
+
+def fit(
+    model: KAN,
+    X: Any,
+    y: Any,
+    *,
+    steps: int = 50,
+    sparsity: float = 0.0,
+    entropy: float = 2.0,
+    optimizer: LBFGS | Adam | None = None,
+    grid_updates: GridSchedule | None = GridSchedule(),
+    validation: tuple[Any, Any] | None = None,
+    patience: int | None = None,
+    loss: LossFn | None = None,
+    seed: int = 0,
+    progress: bool = False,
+) -> History:
+    """Train ``model`` in place on ``(X, y)``.
+
+    Parameters
+    ----------
+    model : KAN
+        The network; its dtype and device decide where the data goes.
+    X, y : array-like
+        Inputs (n, n_inputs) and targets (n,) or (n, n_outputs): NumPy, torch or pandas.
+    steps : int
+        Optimiser steps.
+    sparsity : float
+        Weight of the sparsity penalty (0 turns it off).
+    entropy : float
+        Weight of the entropy part of the penalty relative to its L1 part.
+    optimizer : LBFGS or Adam, optional
+        Default :class:`LBFGS`.
+    grid_updates : GridSchedule or None
+        When to move the grids to the data; ``None`` never.
+    validation : (X_val, y_val), optional
+        Held-out data; its loss is recorded, drives early stopping and the best
+        parameters are restored at the end.
+    patience : int, optional
+        Stop after this many steps without a better validation loss.
+    loss : callable, optional
+        ``loss(pred, target) -> scalar``; mean squared error by default.
+    seed : int
+        Seed of the mini-batch order (Adam).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    History
+
+    Raises
+    ------
+    ValueError
+        For bad data (NaN, inf, wrong shapes, mismatched lengths, empty) or settings.
+    """
+    _check_fit_args(steps, sparsity, patience)
+    param = next(model.parameters())
+    kw = {"dtype": param.dtype, "device": param.device, "n_outputs": model.n_outputs}
+    X, y = check_xy(X, y, **kw)
+    model.select_inputs(X)  # checks the number of columns
+    val = check_xy(*validation, **kw) if validation is not None else None
+    run = _Run(model, X, y, val, optimizer or LBFGS(), loss or _mse, sparsity, entropy, seed)
+    return run.train(steps, grid_updates, patience, progress)
+
+
+class _Run:
+    """State of one call of :func:`fit`."""
+
+    def __init__(self, model, X, y, val, opt, loss, sparsity, entropy, seed) -> None:
+        self.model, self.X, self.y, self.val = model, X, y, val
+        self.opt_spec, self.loss, self.sparsity, self.entropy = opt, loss, sparsity, entropy
+        self.gen = torch.Generator().manual_seed(int(seed))
+        self.history = History()
+        self.optimizer = self._make_optimizer()
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        params = self.params = [p for p in self.model.parameters() if p.requires_grad]
+        if isinstance(self.opt_spec, LBFGS):
+            return torch.optim.LBFGS(
+                params,
+                lr=self.opt_spec.lr,
+                max_iter=self.opt_spec.max_iter,
+                history_size=self.opt_spec.history_size,
+                line_search_fn="strong_wolfe",
+                tolerance_grad=1e-32,
+                tolerance_change=1e-32,
+            )
+        return torch.optim.Adam(params, lr=self.opt_spec.lr)
+
+    def objective(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        pred, edges = _forward(self.model, x, with_edges=self.sparsity > 0)
+        data = self.loss(pred, y)
+        pen = sparsity_penalty(edges, self.entropy) if edges else data.new_zeros(())
+        return data + self.sparsity * pen, data, pen
+
+    def _batch(self) -> tuple[Tensor, Tensor]:
+        bs = getattr(self.opt_spec, "batch_size", None)
+        if bs is None or bs >= self.X.shape[0]:
+            return self.X, self.y
+        idx = torch.randperm(self.X.shape[0], generator=self.gen)[:bs].to(self.X.device)
+        return self.X[idx], self.y[idx]
+
+    def step(self) -> tuple[Tensor, Tensor, Tensor]:
+        """One optimiser step; returns the losses of its last evaluation."""
+        x, y = self._batch()
+        last: list[tuple[Tensor, Tensor, Tensor]] = []
+
+        def closure() -> Tensor:
+            self.optimizer.zero_grad()
+            terms = self.objective(x, y)
+            terms[0].backward()
+            for p in self.params:  # einsum may leave strided gradients; L-BFGS views them
+                if p.grad is not None and not p.grad.is_contiguous():
+                    p.grad = p.grad.contiguous()
+            last[:] = [tuple(t.detach() for t in terms)]
+            return terms[0]
+
+        self.optimizer.step(closure)
+        return last[0]
+
+    def train(self, steps, schedule, patience, progress) -> History:
+        h, t0 = self.history, time.perf_counter()
+        good = _snapshot(self.model)
+        best = (math.inf, good)
+        bar = _progress(steps, progress)
+        for s in range(steps):
+            if schedule is not None and s % schedule.every == 0 and s < schedule.until:
+                self.model.update_grid(self.X, schedule.eps)
+                self.optimizer = self._make_optimizer()
+            if not self._record(s, good, self.step()):
+                break
+            good = _snapshot(self.model)
+            if self.val is not None and h.val_loss[-1] < best[0]:
+                best = (h.val_loss[-1], good)
+                h.best_step = s + 1
+            elif self.val is None:
+                h.best_step = s + 1
+            if patience is not None and self.val is not None and s + 1 - h.best_step >= patience:
+                h.stopped = f"early stopping: no better validation loss for {patience} steps"
+                break
+            bar.update(1)
+            bar.set_postfix(loss=f"{h.train_loss[-1]:.3e}")
+        bar.close()
+        if self.val is not None and best[0] < math.inf:
+            self.model.load_state_dict(best[1])
+        h.seconds = time.perf_counter() - t0
+        return h
+
+    @torch.no_grad()
+    def _record(self, s: int, good: dict, terms: tuple[Tensor, Tensor, Tensor]) -> bool:
+        """Log the losses; on a non-finite loss restore ``good`` and return False."""
+        h = self.history
+        total, data, pen = terms
+        params_ok = all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
+        if not (torch.isfinite(total) and params_ok):
+            self.model.load_state_dict(good)
+            h.stopped = (
+                f"non-finite loss at step {s + 1}; restored the parameters of step {s} "
+                "(try a smaller learning rate or sparsity)"
+            )
+            warnings.warn(h.stopped, RuntimeWarning, stacklevel=4)
+            return False
+        h.steps = s + 1
+        h.train_loss.append(float(data))
+        h.penalty.append(float(pen))
+        if self.val is not None:
+            h.val_loss.append(float(self.loss(self.model(self.val[0]), self.val[1])))
+        log.debug("step %d loss %.3e penalty %.3e", s + 1, float(data), float(pen))
+        return True
+
+
+def _snapshot(model: KAN) -> dict[str, Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def set_postfix(self, **kw: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(steps: int, show: bool):
+    if not show:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=steps, desc="fit")
+
+
+def _check_fit_args(steps: int, sparsity: float, patience: int | None) -> None:
+    if not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    if not (isinstance(sparsity, (int, float)) and sparsity >= 0 and math.isfinite(sparsity)):
+        raise ValueError(f"sparsity must be a finite number >= 0, got {sparsity!r}")
+    if patience is not None:
+        _positive_int("patience", patience)
