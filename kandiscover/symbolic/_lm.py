@@ -66,11 +66,23 @@ def _derivative(fn: Callable[[Tensor], Tensor], z: Tensor) -> tuple[Tensor, Tens
 
 
 def _evaluate_all(
-    prims: Sequence[Primitive], x: Tensor, params: Tensor
+    prims: Sequence[Primitive],
+    x: Tensor,
+    params: Tensor,
+    previous: tuple[Tensor, Tensor, Tensor] | None = None,
+    todo: Sequence[bool] | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """``f`` and ``f'`` ``(P, E, S, N)`` at ``params`` ``(P, E, S, 4)``, and validity."""
+    """``f`` and ``f'`` ``(P, E, S, N)`` at ``params`` ``(P, E, S, 4)``, and validity.
+
+    Primitives with ``todo[i]`` false are copied from ``previous`` instead.
+    """
     fs, fps, oks = [], [], []
     for i, p in enumerate(prims):
+        if previous is not None and todo is not None and not todo[i]:
+            fs.append(previous[0][i])
+            fps.append(previous[1][i])
+            oks.append(previous[2][i])
+            continue
         z = torch.addcmul(params[i, ..., 1:2], params[i, ..., 0:1], x[:, None, :])
         finite = torch.isfinite(z)
         f, fp = _derivative(p.torch_fn, torch.where(finite, z, torch.zeros_like(z)))
@@ -95,6 +107,7 @@ def refine(
     params: Tensor,
     free: Tensor,
     steps: int,
+    active: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Batched Levenberg-Marquardt for several primitives at once.
 
@@ -110,6 +123,8 @@ def refine(
         ``(P, 4)`` with 1 for the parameters that may move, 0 for fixed ones.
     steps : int
         Maximum number of iterations.
+    active : Tensor, optional
+        ``(P, E, S)`` booleans; problems marked false are not refined.
 
     Returns
     -------
@@ -122,7 +137,7 @@ def refine(
     f, fp, ok = _evaluate_all(prims, x, params)
     sse = _sse(y, params, f, ok)
     lam = torch.full_like(sse, 1e-3)
-    active = torch.isfinite(sse)
+    active = torch.isfinite(sse) if active is None else active & torch.isfinite(sse)
     tiny = 1e-28 * (y * y).sum(dim=-1)[:, None]
     xb = x[:, None, :]
     for _ in range(steps):
@@ -141,7 +156,8 @@ def refine(
         step, info = torch.linalg.solve_ex(system, jtr[..., None])
         keep = active & (info == 0) & torch.isfinite(step).all(dim=-2)[..., 0]
         trial = params + torch.where(keep[..., None], step[..., 0], torch.zeros_like(params))
-        f_t, fp_t, ok_t = _evaluate_all(prims, x, trial)
+        todo = active.flatten(1).any(dim=1).tolist()
+        f_t, fp_t, ok_t = _evaluate_all(prims, x, trial, (f, fp, ok), todo)
         trial_sse = _sse(y, trial, f_t, ok_t)
         better = keep & (trial_sse < sse)
         active = active & ~(better & (sse - trial_sse <= 1e-12 * sse))

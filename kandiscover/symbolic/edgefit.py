@@ -322,9 +322,11 @@ def _fit_all(library: Library, data: _Standardised, opts: tuple) -> list[tuple[T
         params = torch.stack([starts[i] for i in polish])  # (P, E, S, 4)
         params, sse = refine(prims, data.xs, data.ys, params, free, steps)
         if data.xs.shape[1] < data.x.shape[1]:  # polish the best start on all samples
-            best = torch.argmin(sse, dim=-1)[..., None, None].expand(-1, -1, 1, 4)
-            params = params.gather(2, best)
-            params, _ = refine(prims, data.x, data.y, params, free, max(2, steps // 4))
+            sse, best = sse.min(dim=-1, keepdim=True)  # (P, E, 1)
+            params = params.gather(2, best[..., None].expand(-1, -1, -1, 4))
+            # only fits that can still compete with the best primitive of their edge
+            hopeful = sse <= 10 * sse.amin(dim=0, keepdim=True) + 1e-3 * data.xs.shape[1]
+            params, _ = refine(prims, data.x, data.y, params, free, steps, hopeful)
         for k, i in enumerate(polish):
             starts[i] = params[k]
     return [_to_original(p, prm, data) for p, prm in zip(library, starts)]
@@ -361,13 +363,13 @@ def _rank(
     n = y.shape[1]
     params = torch.stack([f[0] for f in fits], dim=1)  # (E, P, 5)
     ok = torch.stack([f[1] for f in fits], dim=1)  # (E, P)
-    var = y.var(dim=1, correction=0)
+    var = y.var(dim=1, correction=0)  # a constant target is measured against roundoff:
     var_ref = torch.maximum(var, 1e-20 * (y * y).mean(dim=1)).clamp(min=1e-300)[:, None]
     sse = torch.where(ok, params[..., 4], torch.full_like(params[..., 4], math.inf))
     mse = sse / n
     complexity = torch.tensor([p.complexity for p in library], dtype=torch.float64)
     score = selection_score(mse, var_ref, n, complexity.to(y.device), weight=weight, floor=floor)
-    r2 = torch.where(var[:, None] > 0, 1 - mse / var[:, None].clamp(min=1e-300), (mse <= 0) * 1.0)
+    r2 = torch.where(torch.isfinite(mse), 1 - mse / var_ref, torch.full_like(mse, -math.inf))
     key = score + 1e-9 * complexity.to(y.device)  # ties go to the simpler primitive
     order = torch.argsort(key, dim=1, stable=True)[:, :top]
     names = library.names
