@@ -17,10 +17,33 @@ from kandiscover.symbolic.library import (
     get_primitive,
 )
 
-REQUIRED = (
-    "0 x x^2 x^3 x^4 x^5 1/x 1/x^2 1/x^3 sqrt 1/sqrt x^1.5 exp log sin cos tan tanh "
-    "arcsin arccos arctan arctanh abs gaussian sigmoid"
-).split()
+REQUIRED = [
+    "0",
+    "x",
+    "x^2",
+    "x^3",
+    "x^4",
+    "x^5",
+    "1/x",
+    "1/x^2",
+    "1/x^3",
+    "sqrt",
+    "1/sqrt",
+    "x^1.5",
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "arctanh",
+    "abs",
+    "gaussian",
+    "sigmoid",
+]
 
 
 def _domain_points(domain: Domain) -> torch.Tensor:
