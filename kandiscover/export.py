@@ -1,0 +1,250 @@
+"""Formula export: LaTeX, SymPy strings, NumPy and torch callables, JSON.
+
+The torch callable is built by walking the expression tree into torch operations (no
+string evaluation), so it is differentiable and follows the dtype and device of its input.
+JSON stores the formula as a SymPy string (floats at full double precision) and reads it
+back with the safe parser :func:`kandiscover.symbolic.parse.parse_formula`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import sympy
+import torch
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+from torch import Tensor
+
+__all__ = ["from_json", "latex", "to_json", "to_numpy", "to_sympy_string", "to_torch"]
+
+_FORMAT = "kandiscover.formula"
+_VERSION = 1
+
+
+class KanLatexPrinter(LatexPrinter):
+    """LaTeX printer that rounds floats to ``precision`` significant digits.
+
+    Symbol names follow SymPy's conventions: ``theta_1`` prints as ``\\theta_{1}``,
+    ``x_12`` as ``x_{12}`` and ``m1`` as ``m_{1}``.
+    """
+
+    def __init__(self, precision: int = 4, **settings: Any) -> None:
+        super().__init__(settings)
+        self._precision = precision
+
+    def _print_Float(self, expr: sympy.Float) -> str:
+        text = f"{float(expr):.{self._precision}g}"
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
+        return text
+
+
+def latex(expr: sympy.Expr, precision: int = 4) -> str:
+    """LaTeX for ``expr`` with floats rounded to ``precision`` significant digits.
+
+    Raises
+    ------
+    ValueError
+        If ``precision`` is not a positive int.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x")
+    >>> latex(sympy.Float(3.14159265) * x)
+    '3.142 x'
+    """
+    if isinstance(precision, bool) or not isinstance(precision, int) or precision < 1:
+        raise ValueError(f"precision must be a positive int; got {precision!r}")
+    return KanLatexPrinter(precision).doprint(sympy.sympify(expr))
+
+
+class _FullPrecisionPrinter(StrPrinter):
+    def _print_Float(self, expr: sympy.Float) -> str:
+        return repr(float(expr))
+
+
+def to_sympy_string(expr: sympy.Expr) -> str:
+    """A SymPy-syntax string of ``expr`` with floats at full double precision."""
+    return _FullPrecisionPrinter().doprint(sympy.sympify(expr))
+
+
+def _symbols(names: Sequence[str]) -> list[sympy.Symbol]:
+    if isinstance(names, str) or len(set(names)) != len(names):
+        raise ValueError(f"names must be a sequence of distinct strings; got {names!r}")
+    return [sympy.Symbol(n) for n in names]
+
+
+def _check_free(expr: sympy.Expr, names: Sequence[str]) -> None:
+    unknown = sorted(str(s) for s in expr.free_symbols if str(s) not in set(names))
+    if unknown:
+        raise ValueError(f"expression uses {unknown} which are not in names={list(names)}")
+
+
+def to_numpy(expr: sympy.Expr, names: Sequence[str]) -> Callable[..., np.ndarray]:
+    """A NumPy function of ``X`` with shape ``(n, d)`` (columns in ``names`` order) or of
+    keyword arrays ``f(x=..., y=...)``; returns shape ``(n,)``.
+
+    Raises
+    ------
+    ValueError
+        If ``expr`` uses a symbol not in ``names``, or (when called) the input does not
+        match ``names``.
+    """
+    symbols = _symbols(names)
+    _check_free(expr, names)
+    fn = sympy.lambdify(symbols, expr, "numpy")
+
+    def evaluate(X: np.ndarray | None = None, **columns: np.ndarray) -> np.ndarray:
+        if X is not None:
+            X = np.asarray(X, dtype=float)
+            if X.ndim != 2 or X.shape[1] != len(symbols):
+                raise ValueError(f"X must have shape (n, {len(symbols)}); got {X.shape}")
+            args = list(X.T)
+        else:
+            if set(columns) != set(names):
+                raise ValueError(
+                    f"pass X or exactly the keywords {list(names)}; got {list(columns)}"
+                )
+            args = [np.asarray(columns[n], dtype=float) for n in names]
+        shape = np.broadcast_shapes(*(a.shape for a in args)) if args else ()
+        return np.broadcast_to(np.asarray(fn(*args), dtype=float), shape).copy()
+
+    return evaluate
+
+
+_TORCH_FUNCTIONS: dict[type, Callable[[Tensor], Tensor]] = {
+    sympy.sin: torch.sin,
+    sympy.cos: torch.cos,
+    sympy.tan: torch.tan,
+    sympy.exp: torch.exp,
+    sympy.log: torch.log,
+    sympy.tanh: torch.tanh,
+    sympy.sinh: torch.sinh,
+    sympy.cosh: torch.cosh,
+    sympy.asin: torch.asin,
+    sympy.acos: torch.acos,
+    sympy.atan: torch.atan,
+    sympy.asinh: torch.asinh,
+    sympy.acosh: torch.acosh,
+    sympy.atanh: torch.atanh,
+    sympy.Abs: torch.abs,
+    sympy.sign: torch.sign,
+    sympy.erf: torch.erf,
+}
+
+
+def _torch_node(expr: sympy.Basic, index: dict[sympy.Symbol, int]) -> Callable[[Tensor], Tensor]:
+    """Compile one node of the tree into a function of the input matrix ``X``."""
+    if expr.is_Symbol:
+        i = index[expr]
+        return lambda X: X[:, i]
+    if expr.is_number:
+        value = complex(expr)
+        if value.imag != 0:
+            raise ValueError(f"to_torch supports real constants only; got {expr}")
+        return lambda X: torch.full((X.shape[0],), value.real, dtype=X.dtype, device=X.device)
+    args = [_torch_node(a, index) for a in expr.args]
+    if isinstance(expr, sympy.Add):
+        return lambda X: sum((f(X) for f in args[1:]), args[0](X))
+    if isinstance(expr, sympy.Mul):
+        return lambda X: _product([f(X) for f in args])
+    if isinstance(expr, sympy.Pow):
+        base, exponent = args
+        if expr.exp.is_number:
+            e = float(expr.exp)
+            if e == 0.5:
+                return lambda X: torch.sqrt(base(X))
+            return lambda X: torch.pow(base(X), e)
+        return lambda X: torch.pow(base(X), exponent(X))
+    fn = _TORCH_FUNCTIONS.get(expr.func)
+    if fn is None or len(args) != 1:
+        known = sorted(f.__name__ for f in _TORCH_FUNCTIONS)
+        raise ValueError(
+            f"to_torch cannot translate {expr.func.__name__}; supported: Add, Mul, Pow, "
+            f"numbers, symbols and {', '.join(known)}"
+        )
+    (inner,) = args
+    return lambda X: fn(inner(X))
+
+
+def _product(factors: list[Tensor]) -> Tensor:
+    out = factors[0]
+    for f in factors[1:]:
+        out = out * f
+    return out
+
+
+def to_torch(expr: sympy.Expr, names: Sequence[str]) -> Callable[[Tensor], Tensor]:
+    """A torch function of ``X`` with shape ``(n, d)`` (columns in ``names`` order).
+
+    Built by walking the tree (no ``eval``); differentiable; dtype and device follow ``X``.
+
+    Raises
+    ------
+    ValueError
+        If ``expr`` uses a symbol not in ``names`` or a function with no torch
+        counterpart, or (when called) ``X`` has the wrong shape.
+    """
+    symbols = _symbols(names)
+    _check_free(expr, names)
+    compiled = _torch_node(sympy.sympify(expr), {s: i for i, s in enumerate(symbols)})
+
+    def evaluate(X: Tensor) -> Tensor:
+        if X.ndim != 2 or X.shape[1] != len(symbols):
+            raise ValueError(f"X must have shape (n, {len(symbols)}); got {tuple(X.shape)}")
+        return compiled(X)
+
+    return evaluate
+
+
+def to_json(expr: sympy.Expr, names: Sequence[str], **metadata: Any) -> str:
+    """Serialise a formula, its variable names and JSON-compatible metadata.
+
+    Raises
+    ------
+    ValueError
+        If ``expr`` uses a symbol not in ``names``.
+    TypeError
+        If the metadata cannot be written as JSON.
+    """
+    _symbols(names)
+    _check_free(expr, names)
+    record = {
+        "format": _FORMAT,
+        "version": _VERSION,
+        "formula": to_sympy_string(expr),
+        "variables": list(names),
+        "metadata": metadata,
+    }
+    try:
+        return json.dumps(record, allow_nan=True)
+    except TypeError as err:
+        raise TypeError(f"metadata must be JSON-serialisable: {err}") from None
+
+
+def from_json(text: str) -> tuple[sympy.Expr, list[str], dict[str, Any]]:
+    """Read what :func:`to_json` wrote; the formula goes through the safe parser.
+
+    Raises
+    ------
+    ValueError
+        If the text is not such a record or the formula is rejected by the parser.
+    """
+    from kandiscover.symbolic.parse import parse_formula
+
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"from_json: not valid JSON ({err})") from None
+    if not isinstance(record, dict) or record.get("format") != _FORMAT:
+        raise ValueError(f"from_json: not a {_FORMAT!r} record")
+    if record.get("version") != _VERSION:
+        raise ValueError(f"from_json: unsupported version {record.get('version')!r}")
+    names = list(record["variables"])
+    expr = parse_formula(record["formula"], variables=names)
+    return expr, names, dict(record.get("metadata", {}))

@@ -1,0 +1,155 @@
+"""Is a found formula the true law? The SRBench verdicts.
+
+A model is a **symbolic solution** of the truth when, after its float constants are snapped
+to simple values within a relative tolerance (default ``1e-3``, see :func:`snap_float`),
+``truth - model`` simplifies to a constant or ``model / truth`` to a nonzero constant.
+Numbers are checked first: when neither the difference nor the ratio is constant on random
+points the answer is ``False`` without calling ``simplify``. Variables are taken as
+positive while simplifying (physical quantities; this lets ``log(x*y)`` equal
+``log(x) + log(y)``). Expressions too large for
+``simplify`` (more than ``max_ops`` operations) are judged by the numeric test alone.
+
+An **accuracy solution** has ``R^2`` above a threshold (default ``0.999``) on test data.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import sympy
+
+from kandiscover.symbolic.constants import snap_float
+
+__all__ = ["accuracy_solution", "r2_score", "snap_model", "symbolic_solution"]
+
+_N_POINTS = 24
+
+
+def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Coefficient of determination ``1 - SS_res / SS_tot``.
+
+    A constant ``y_true`` gives ``1.0`` for an exact prediction and ``-inf`` otherwise.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ or the arrays are empty.
+    """
+    y_true = np.asarray(y_true, dtype=float).reshape(-1)
+    y_pred = np.asarray(y_pred, dtype=float).reshape(-1)
+    if y_true.shape != y_pred.shape or y_true.size == 0:
+        raise ValueError(
+            f"y_true and y_pred must be non-empty with equal shapes; got {y_true.shape} "
+            f"and {y_pred.shape}"
+        )
+    ss_res = float(np.sum((y_true - y_pred) ** 2))
+    ss_tot = float(np.sum((y_true - y_true.mean()) ** 2))
+    if ss_tot == 0:
+        return 1.0 if ss_res == 0 else -math.inf
+    return 1.0 - ss_res / ss_tot
+
+
+def accuracy_solution(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = 0.999) -> bool:
+    """Whether ``r2_score(y_true, y_pred) > threshold`` (NaN predictions fail)."""
+    y_pred = np.asarray(y_pred, dtype=float)
+    if not np.all(np.isfinite(y_pred)):
+        return False
+    return r2_score(y_true, y_pred) > threshold
+
+
+def snap_model(expr: sympy.Expr, rtol: float = 1e-3) -> sympy.Expr:
+    """Replace every float of ``expr`` by :func:`snap_float` of it where one exists."""
+    mapping = {}
+    for f in expr.atoms(sympy.Float):
+        nice = snap_float(float(f), rtol=rtol)
+        if nice is not None:
+            mapping[f] = nice
+    return expr.xreplace(mapping)
+
+
+def _numeric_constancy(expr: sympy.Expr, symbols: list, rng: np.random.Generator) -> bool | None:
+    """Whether ``expr`` is constant on random points; ``None`` if it cannot be evaluated."""
+    if not symbols:
+        return True
+    fn = sympy.lambdify(symbols, expr, "numpy")
+    for low, high in ((0.5, 2.0), (0.1, 0.9), (-2.0, 2.0)):
+        pts = rng.uniform(low, high, size=(len(symbols), _N_POINTS))
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                vals = np.broadcast_to(np.asarray(fn(*pts), dtype=complex), (_N_POINTS,))
+            except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+                return None
+        vals = vals[np.isfinite(vals)]
+        if vals.size >= _N_POINTS // 2:
+            spread = np.max(np.abs(vals - vals[0]))
+            return bool(spread <= 1e-8 * max(1.0, float(np.max(np.abs(vals)))))
+    return None
+
+
+def _is_constant(expr: sympy.Expr, nonzero: bool) -> bool:
+    value = sympy.simplify(expr)
+    if value.free_symbols:
+        return False
+    return not (nonzero and (value == 0 or value.is_zero))
+
+
+def symbolic_solution(
+    model_expr: sympy.Expr,
+    truth_expr: sympy.Expr,
+    rtol: float = 1e-3,
+    *,
+    max_ops: int = 200,
+    seed: int = 0,
+) -> bool:
+    """SRBench symbolic-solution test.
+
+    Parameters
+    ----------
+    model_expr, truth_expr : sympy.Expr
+        Found and true formulas (same symbols).
+    rtol : float
+        Relative tolerance for snapping the model's floats (``1.01`` is not ``1`` at the
+        default ``1e-3``; ``2.0000001`` is ``2``).
+    max_ops : int
+        Larger expressions skip ``simplify`` and are judged numerically.
+    seed : int
+        Seed of the random evaluation points.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    TypeError
+        If an argument is not a SymPy expression.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x")
+    >>> symbolic_solution(sympy.Float(1.5) * sympy.sin(x) + 3, sympy.sin(x))
+    False
+    >>> symbolic_solution(sympy.Float(1.5) * sympy.sin(x), sympy.sin(x))
+    True
+    """
+    if not isinstance(model_expr, sympy.Basic) or not isinstance(truth_expr, sympy.Basic):
+        raise TypeError(
+            "model_expr and truth_expr must be SymPy expressions; got "
+            f"{type(model_expr).__name__} and {type(truth_expr).__name__}"
+        )
+    model = snap_model(sympy.sympify(model_expr), rtol)
+    truth = sympy.sympify(truth_expr)
+    symbols = sorted(model.free_symbols | truth.free_symbols, key=str)
+    rng = np.random.default_rng(seed)
+    diff, ratio = truth - model, model / truth
+    numeric = [_numeric_constancy(e, symbols, rng) for e in (diff, ratio)]
+    if numeric == [False, False]:
+        return False
+    if sympy.count_ops(model) + sympy.count_ops(truth) > max_ops:
+        return any(numeric)
+    positive = {s: sympy.Dummy(s.name, positive=True) for s in symbols}
+    diff, ratio = diff.xreplace(positive), ratio.xreplace(positive)
+    return _is_constant(diff, nonzero=False) or _is_constant(ratio, nonzero=True)

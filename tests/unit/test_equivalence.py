@@ -1,0 +1,77 @@
+"""Tests for kandiscover.symbolic.equivalence (tolerance: snapping at rtol=1e-3)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import sympy
+
+from kandiscover.symbolic.equivalence import (
+    accuracy_solution,
+    r2_score,
+    snap_model,
+    symbolic_solution,
+)
+
+x, y, z = sympy.symbols("x y z")
+F = sympy.Float
+
+
+@pytest.mark.parametrize(
+    ("model", "truth"),
+    [
+        (x * y * F(2.0000001), 2 * x * y),
+        (x + 3, x),  # constant difference
+        (F(1.5) * sympy.sin(x), sympy.sin(x)),  # constant ratio
+        (sympy.sin(F(1.0000001) * x) * F(0.3), sympy.sin(x)),  # snapped inside
+        (x ** F(2.0) * y / z, x**2 * y / z),
+        (sympy.exp(-(x**2) / 2) / sympy.sqrt(2 * sympy.pi), sympy.exp(-(x**2) / 2)),
+        (F(6.2831853) * x, 2 * sympy.pi * x),
+        (sympy.log(x * y), sympy.log(x) + sympy.log(y) + 5),
+    ],
+)
+def test_positive_cases(model, truth):
+    assert symbolic_solution(model, truth)
+
+
+@pytest.mark.parametrize(
+    ("model", "truth"),
+    [
+        (x ** F(2.01), x**2),  # 2.01 is 0.5% from 2: not snapped at rtol=1e-3
+        (sympy.sin(F(1.01) * x), sympy.sin(x)),
+        (x * y + x, x * y),
+        (F(1.5) * sympy.sin(x) + x, sympy.sin(x)),
+        (sympy.Integer(0) * x, x),  # zero model: the ratio is zero, not a nonzero constant
+        (x + y, x * y),
+    ],
+)
+def test_negative_cases(model, truth):
+    assert not symbolic_solution(model, truth)
+
+
+def test_large_expressions_use_the_numeric_verdict():
+    truth = sum(sympy.sin(i * x) for i in range(1, 30))
+    assert symbolic_solution(truth + 1, truth, max_ops=10)
+    assert not symbolic_solution(truth + x, truth, max_ops=10)
+
+
+def test_snap_model_and_type_errors():
+    assert snap_model(F(0.49999) * x, rtol=1e-3) == x / 2
+    assert snap_model(F(0.4) * x + F(0.123456), rtol=1e-6) == sympy.Rational(2, 5) * x + F(0.123456)
+    with pytest.raises(TypeError, match="must be SymPy expressions"):
+        symbolic_solution("x", x)
+
+
+def test_r2_and_accuracy_solution():
+    t = np.linspace(0, 1, 50)
+    assert r2_score(t, t) == 1.0
+    assert r2_score(t, np.full_like(t, t.mean())) == pytest.approx(0.0)
+    assert r2_score(np.ones(3), np.ones(3)) == 1.0
+    assert r2_score(np.ones(3), np.zeros(3)) == -math.inf
+    assert accuracy_solution(t, t + 1e-4)
+    assert not accuracy_solution(t, t + 0.1)
+    assert not accuracy_solution(t, np.full_like(t, np.nan))
+    with pytest.raises(ValueError, match="equal shapes"):
+        r2_score(t, t[:-1])
