@@ -41,7 +41,8 @@ class Candidate:
         Fitted parameters in the original units of ``x`` and ``y``. For primitives whose
         inner map is not fully identifiable they are normalised: ``"shift"`` primitives
         have ``a = +-1``, ``"scale"`` ones ``b = 0``, ``"none"`` ones ``a = 1, b = 0``, and
-        the zero primitive has ``c = 0`` and ``d = mean(y)``.
+        the zero primitive has ``c = 0`` and ``d = mean(y)``; sign-free ``"shift"``
+        primitives have ``a = +1``; periodic ones have ``b`` in ``[-period/2, period/2]``.
     r2 : float
         Coefficient of determination on the samples (``1.0`` for an exact fit of a constant).
     rmse : float
@@ -324,8 +325,8 @@ def _fit_all(library: Library, data: _Standardised, opts: tuple) -> list[tuple[T
         if data.xs.shape[1] < data.x.shape[1]:  # polish the best start on all samples
             sse, best = sse.min(dim=-1, keepdim=True)  # (P, E, 1)
             params = params.gather(2, best[..., None].expand(-1, -1, -1, 4))
-            # only fits that can still compete with the best primitive of their edge
-            hopeful = sse <= 10 * sse.amin(dim=0, keepdim=True) + 1e-3 * data.xs.shape[1]
+            # only fits within a factor 100 of the best primitive of their edge compete
+            hopeful = sse <= 100 * sse.amin(dim=0, keepdim=True) + 1e-12 * data.xs.shape[1]
             params, _ = refine(prims, data.x, data.y, params, free, steps, hopeful)
         for k, i in enumerate(polish):
             starts[i] = params[k]
@@ -343,6 +344,8 @@ def _to_original(p: Primitive, params: Tensor, data: _Standardised) -> tuple[Ten
         b = torch.zeros_like(b)
     elif p.inner == "none":
         a, b = torch.ones_like(a), torch.zeros_like(b)
+    if p.period is not None:  # one representative phase
+        b = b - p.period * torch.round(b / p.period)
     x = data.x * data.x_half[:, None] + data.x_mid[:, None]
     y = data.y * data.y_std[:, None] + data.y_mean[:, None]
     c, d, sse, ok = closed_form_cd(p, x, y, a, b)
