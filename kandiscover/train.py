@@ -121,19 +121,23 @@ class History:
     seconds: float = 0.0
 
 
-def sparsity_penalty(edge_values: list[Tensor], entropy: float = 2.0) -> Tensor:
-    """L1 of the edge magnitudes plus the entropy of their distribution, summed over layers.
+def sparsity_penalty(
+    edge_values: list[Tensor], layer_inputs: list[Tensor], entropy: float = 0.5
+) -> Tensor:
+    """L1 of the edge scales plus the entropy of their distribution, summed over layers.
 
-    The magnitude of an edge is the mean absolute value of its output over the batch.
-    The entropy terms (over each node's incoming and outgoing edges) push a node to
-    keep few strong edges rather than many weak ones.
+    The scale of an edge is the spread (standard deviation) of its output over the batch
+    relative to the spread of its input, so that a constant edge costs nothing and the
+    penalty does not depend on how the layers scale their signals. The entropy terms
+    (over each node's incoming and outgoing edges) push a node to keep few strong edges
+    rather than many weak ones.
     """
     total = edge_values[0].new_zeros(())
-    for vals in edge_values:
-        mag = vals.abs().mean(0)  # (out, in)
-        total = total + mag.sum()
+    for vals, x in zip(edge_values, layer_inputs, strict=True):
+        scale = vals.std(0) / (x.std(0) + 0.1)  # (out, in)
+        total = total + scale.sum()
         if entropy:
-            total = total + entropy * (_entropy(mag, 1) + _entropy(mag, 0))
+            total = total + entropy * (_entropy(scale, 1) + _entropy(scale, 0))
     return total
 
 
@@ -142,17 +146,18 @@ def _entropy(mag: Tensor, dim: int) -> Tensor:
     return -(p * torch.log(p + 1e-4)).sum(dim).mean()
 
 
-def _forward(model: KAN, x: Tensor, with_edges: bool) -> tuple[Tensor, list[Tensor]]:
-    """Network output and, when asked, every layer's edge outputs (for the penalty)."""
+def _forward(model: KAN, x: Tensor, with_edges: bool) -> tuple[Tensor, list[list[Tensor]]]:
+    """Network output and, when asked, every layer's edge outputs and inputs (for the penalty)."""
     if not with_edges:
         return model(x), []
     x = model.select_inputs(x)
-    edges = []
+    edges, inputs = [], []
     for l, layer in enumerate(model.layers):
         out, vals = layer.forward_with_edges(x)
         edges.append(vals)
+        inputs.append(x)
         x = model.combine_nodes(l, out)
-    return x, edges
+    return x, [edges, inputs]
 
 
 def _mse(pred: Tensor, target: Tensor) -> Tensor:
@@ -166,7 +171,7 @@ def fit(
     *,
     steps: int = 50,
     sparsity: float = 0.0,
-    entropy: float = 2.0,
+    entropy: float = 0.5,
     optimizer: LBFGS | Adam | None = None,
     grid_updates: GridSchedule | None = GridSchedule(),
     validation: tuple[Any, Any] | None = None,
@@ -251,7 +256,7 @@ class _Run:
     def objective(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         pred, edges = _forward(self.model, x, with_edges=self.sparsity > 0)
         data = self.loss(pred, y)
-        pen = sparsity_penalty(edges, self.entropy) if edges else data.new_zeros(())
+        pen = sparsity_penalty(*edges, self.entropy) if edges else data.new_zeros(())
         return data + self.sparsity * pen, data, pen
 
     def _batch(self) -> tuple[Tensor, Tensor]:

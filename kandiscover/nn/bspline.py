@@ -229,7 +229,7 @@ def basis_derivative(x: Tensor, knots: Tensor, k: int) -> Tensor:
     return a * lower[..., :-1] - c * lower[..., 1:]
 
 
-def fit_coefficients(basis_values: Tensor, targets: Tensor, ridge: float = 1e-8) -> Tensor:
+def fit_coefficients(basis_values: Tensor, targets: Tensor, ridge: float | None = None) -> Tensor:
     """Least-squares spline coefficients for every (input, output) edge at once.
 
     Solves ``min_c ||B_i c_{o,i} - y_{o,i}||^2 + ridge * scale * ||c_{o,i}||^2`` for all
@@ -245,6 +245,8 @@ def fit_coefficients(basis_values: Tensor, targets: Tensor, ridge: float = 1e-8)
     -------
     Tensor of shape (n_out, n_in, n_basis)
     """
+    if ridge is None:  # just enough to keep the factorisation positive definite
+        ridge = 100 * torch.finfo(basis_values.dtype).eps
     a = basis_values.transpose(0, 1)  # (in, n, K)
     y = targets.permute(2, 0, 1)  # (in, n, out)
     gram = a.transpose(1, 2) @ a  # (in, K, K)

@@ -1,0 +1,70 @@
+"""kandiscover: Kolmogorov–Arnold networks that discover the laws behind data.
+
+The public API is re-exported here; everything else lives in modules a user need not
+import.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib.metadata import PackageNotFoundError, version
+
+from .data import Dataset as Dataset
+from .data import Equation as Equation
+from .data import Variable as Variable
+from .data import get_equation as get_equation
+from .data import list_datasets as list_datasets
+from .data import load_catalogue as load_catalogue
+from .data import load_dataset as load_dataset
+from .data import read_table as read_table
+from .data import sample_equation as sample_equation
+from .io import load as load
+from .io import save as save
+from .nn.network import KAN as KAN
+from .prune import Attribution as Attribution
+from .prune import attribution as attribution
+from .prune import prune as prune
+from .symbolic.library import DEFAULT_LIBRARY as DEFAULT_LIBRARY
+from .symbolic.library import Library as Library
+from .symbolic.library import Primitive as Primitive
+from .symbolic.parse import parse_formula as parse_formula
+from .train import LBFGS as LBFGS
+from .train import Adam as Adam
+from .train import GridSchedule as GridSchedule
+from .train import History as History
+from .train import fit as fit
+
+try:
+    __version__ = version("kandiscover")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = [
+    "DEFAULT_LIBRARY",
+    "KAN",
+    "LBFGS",
+    "Adam",
+    "Attribution",
+    "Dataset",
+    "Equation",
+    "GridSchedule",
+    "History",
+    "Library",
+    "Primitive",
+    "Variable",
+    "__version__",
+    "attribution",
+    "fit",
+    "get_equation",
+    "list_datasets",
+    "load",
+    "load_catalogue",
+    "load_dataset",
+    "parse_formula",
+    "prune",
+    "read_table",
+    "sample_equation",
+    "save",
+]
