@@ -18,16 +18,24 @@ from .data import load_catalogue as load_catalogue
 from .data import load_dataset as load_dataset
 from .data import read_table as read_table
 from .data import sample_equation as sample_equation
+from .discover import ParetoPoint as ParetoPoint
+from .discover import Result as Result
+from .discover import discover as discover
+from .export import latex as latex
 from .io import load as load
 from .io import save as save
 from .nn.network import KAN as KAN
 from .prune import Attribution as Attribution
 from .prune import attribution as attribution
 from .prune import prune as prune
+from .search import SearchConfig as SearchConfig
+from .symbolic.compose import formula as formula
+from .symbolic.equivalence import symbolic_solution as symbolic_solution
 from .symbolic.library import DEFAULT_LIBRARY as DEFAULT_LIBRARY
 from .symbolic.library import Library as Library
 from .symbolic.library import Primitive as Primitive
 from .symbolic.parse import parse_formula as parse_formula
+from .symbolic.snap import snap as snap
 from .train import LBFGS as LBFGS
 from .train import Adam as Adam
 from .train import GridSchedule as GridSchedule
@@ -52,12 +60,18 @@ __all__ = [
     "GridSchedule",
     "History",
     "Library",
+    "ParetoPoint",
     "Primitive",
+    "Result",
+    "SearchConfig",
     "Variable",
     "__version__",
     "attribution",
+    "discover",
     "fit",
+    "formula",
     "get_equation",
+    "latex",
     "list_datasets",
     "load",
     "load_catalogue",
@@ -67,4 +81,6 @@ __all__ = [
     "read_table",
     "sample_equation",
     "save",
+    "snap",
+    "symbolic_solution",
 ]

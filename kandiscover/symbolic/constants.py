@@ -165,7 +165,9 @@ def refit_constants(
 
     x0 = np.array([float(f) for f in floats])
     try:
-        sol = least_squares(residual, x0, max_nfev=max_nfev, x_scale="jac")
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sol = least_squares(residual, x0, max_nfev=max_nfev, x_scale="jac")
     except (ValueError, TypeError, ZeroDivisionError, OverflowError, np.linalg.LinAlgError):
         return expr
     if not np.all(np.isfinite(sol.x)):
