@@ -19,6 +19,7 @@ import sympy
 import torch
 
 from .nn.network import KAN
+from .prune import attribution as kd_attribution
 from .prune import prune
 from .symbolic.compose import formula
 from .symbolic.constants import refit_constants, snap_constants
@@ -73,7 +74,7 @@ class SearchConfig:
         A test RMSE below this fraction of std(y) counts as exact and ends the search.
     """
 
-    hidden: tuple[Hidden, ...] = ((), (4,), ((2, 2),))
+    hidden: tuple[Hidden, ...] = ((), (5,), ((2, 2),))
     seeds: int = 1
     grid: int = 5
     k: int = 3
@@ -161,10 +162,38 @@ def _train_and_snap(att: Attempt, X: np.ndarray, y: np.ndarray, cfg: SearchConfi
     if att.hidden:
         fit(model, X, y, steps=cfg.steps, sparsity=cfg.sparsity)
     model = prune(model, X)
-    fit(model, X, y, steps=cfg.steps, grid_updates=GridSchedule(every=10, until=cfg.steps))
+    history = _refit(model, X, y, cfg)
+    if att.hidden:
+        model = _shrink(model, X, y, history.train_loss[-1], cfg)
     choices = snap(model, X, library, top=cfg.top)
     fit(model, X, y, steps=cfg.steps, grid_updates=None)
     return model, choices
+
+
+def _refit(model: KAN, X: np.ndarray, y: np.ndarray, cfg: SearchConfig):
+    return fit(model, X, y, steps=cfg.steps, grid_updates=GridSchedule(every=10, until=cfg.steps))
+
+
+def _shrink(model: KAN, X: np.ndarray, y: np.ndarray, loss: float, cfg: SearchConfig) -> KAN:
+    """Remove the weakest hidden node while the refit loss stays within a factor of 3.
+
+    Sparsity rarely leaves exactly the nodes a law needs; removing one node at a time and
+    refitting is a cheap, direct test of whether a node is needed.
+    """
+    while sum(sum(w) for w in model.width[1:-1]) > len(model.width) - 2:
+        hidden = torch.cat(kd_attribution(model, X).nodes[1:-1])
+        ordered = hidden.sort().values
+        if len(ordered) < 2:
+            break
+        threshold = float(ordered[0] + ordered[1]) / 2  # between the two weakest
+        smaller = prune(model, X, node_threshold=min(threshold, 0.99), prune_inputs=False)
+        if sum(sum(w) for w in smaller.width) >= sum(sum(w) for w in model.width):
+            break
+        h = _refit(smaller, X, y, cfg)
+        if not h.train_loss or h.train_loss[-1] > 3 * loss + 1e-12:
+            break
+        model, loss = smaller, h.train_loss[-1]
+    return model
 
 
 def _alternatives(choices: list[EdgeChoice], limit: int):

@@ -59,11 +59,15 @@ class View:
 
 
 def available_views(X: np.ndarray, y: np.ndarray) -> list[View]:
-    """The raw view, plus the log view when the target has one sign and some input is positive."""
+    """The raw view, plus the log view when the target has one sign.
+
+    In the log view every positive input is replaced by its logarithm too; the others
+    stay as they are (``log y = sin(pi x) + y^2`` is as welcome as a monomial).
+    """
     raw = View("raw", tuple(False for _ in range(X.shape[1])))
     positive = tuple(bool(np.all(X[:, j] > 0)) for j in range(X.shape[1]))
     views = [raw]
     sign = 1.0 if np.all(y > 0) else (-1.0 if np.all(y < 0) else 0.0)
-    if sign and any(positive):
+    if sign:
         views.append(View("log", positive, log_target=True, sign=sign))
     return views

@@ -1,0 +1,49 @@
+"""End-to-end discovery of easy laws (the ones pykan's recipe crashed on or took minutes)."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import sympy
+
+import kandiscover as kd
+
+EASY = ["I.6.2a", "I.12.1", "I.14.3", "I.25.13", "I.39.1", "II.3.24"]
+
+
+@pytest.mark.parametrize("eq_id", EASY)
+def test_recovers_easy_catalogue_laws(eq_id):
+    eq = kd.get_equation(eq_id)
+    data = kd.sample_equation(eq, n=1000, seed=0)
+    result = kd.discover(data.X_train, data.y_train, names=data.names, seed=0, time_limit=60)
+    assert kd.symbolic_solution(result.formula, eq.expr), (result.formula, eq.expr)
+    assert result.r2_test > 0.999999
+    pred = result.predict(data.X_test)
+    assert np.corrcoef(pred, data.y_test)[0, 1] > 0.999999
+
+
+def test_recovers_the_kan_paper_flagship_from_a_dataframe():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.uniform(-1, 1, size=(1000, 2)), columns=["x", "y"])
+    target = np.exp(np.sin(np.pi * frame["x"]) + frame["y"] ** 2)
+    result = kd.discover(frame, target, seed=0, time_limit=60)
+    x, y = sympy.symbols("x y")
+    assert kd.symbolic_solution(result.formula, sympy.exp(sympy.sin(sympy.pi * x) + y**2))
+    assert result.names == ("x", "y")
+    assert result.pareto[-1].rmse <= result.pareto[0].rmse
+    assert "e^{" in result.latex
+
+
+def test_time_limit_is_honoured_and_bad_input_is_named():
+    rng = np.random.default_rng(1)
+    X = rng.uniform(1, 2, size=(200, 3))
+    y = np.sin(X[:, 0] * X[:, 1]) / X[:, 2] + np.cos(X[:, 2] ** 2)
+    result = kd.discover(X, y, time_limit=5)
+    assert len(result.attempts) >= 1 and math.isfinite(result.rmse_test)
+    with pytest.raises(ValueError, match="constant"):
+        kd.discover(X, np.ones(200))
+    with pytest.raises(ValueError, match="NaN"):
+        kd.discover(np.where(X > 1.99, np.nan, X), y)
+    with pytest.raises(ValueError, match="time_limit"):
+        kd.discover(X, y, time_limit=0)
