@@ -1,0 +1,230 @@
+"""The ``kandiscover`` command: discover, demo, bench and report.
+
+Bad input ends with one line, ``kandiscover: error: <message>``, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["main"]
+
+DEMO_EQUATION = "II.3.24"
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from err
+
+
+def _str_list(text: str) -> list[str]:
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kandiscover",
+        description="Find the law behind a table of numbers with Kolmogorov–Arnold networks.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    d = sub.add_parser("discover", help="discover a formula for a column of a CSV file")
+    d.add_argument("data", help="CSV file with a header row")
+    d.add_argument("--target", required=True, help="the column to explain")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--time-limit", type=_positive_float, default=None, metavar="S")
+    d.add_argument("--json", default=None, metavar="OUT", help="write the result as JSON")
+    d.add_argument("--drop-nonfinite", action="store_true", help="drop rows with NaN or inf")
+    m = sub.add_parser("demo", help="rediscover a built-in catalogue equation")
+    m.add_argument("--equation", default=DEMO_EQUATION, help=f"(default {DEMO_EQUATION})")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--time-limit", type=_positive_float, default=None, metavar="S")
+    b = sub.add_parser("bench", help="benchmark a suite of equations (resumable)")
+    b.add_argument("--suite", default="feynman", help="equation catalogue (default feynman)")
+    b.add_argument("--noise", type=_float_list, default=[0.0], help="levels, e.g. 0,0.01")
+    b.add_argument("--seeds", type=_positive_int, default=1, help="number of seeds (0..N-1)")
+    b.add_argument("--jobs", type=_positive_int, default=1, help="worker processes")
+    b.add_argument("--out", required=True, metavar="F.jsonl", help="results, appended")
+    b.add_argument("--equations", type=_str_list, default=None, help="ids, e.g. I.6.2a,I.12.1")
+    b.add_argument("--time-limit", type=_positive_float, default=None, metavar="S")
+    b.add_argument("--n", type=_positive_int, default=1000, help="samples per equation")
+    b.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler")
+    r = sub.add_parser("report", help="summarize a benchmark JSONL file")
+    r.add_argument("results", metavar="F.jsonl")
+    r.add_argument("--markdown", default=None, metavar="OUT.md", help="write the report")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 1 when no formula was found, 2 for bad input or usage.
+    """
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit_:  # argparse already printed the usage and the error
+        return exit_.code if isinstance(exit_.code, int) else 2
+    commands = {"discover": _discover, "demo": _demo, "bench": _bench, "report": _report}
+    try:
+        return commands[args.command](args)
+    except (ValueError, OSError, ImportError) as err:
+        print(f"kandiscover: error: {err}", file=sys.stderr)
+        return 2
+    except RuntimeError as err:  # the search ran but found nothing
+        print(f"kandiscover: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("kandiscover: interrupted", file=sys.stderr)
+        return 130
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _read_csv(path: str, target: str, drop: bool) -> Any:
+    from .data import read_table
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            return read_table(path, target, drop_nonfinite=drop)
+        finally:  # report dropped rows even when the rest of the table is rejected
+            for w in caught:
+                print(f"kandiscover: {w.message}", file=sys.stderr)
+
+
+def _discover(args: argparse.Namespace) -> int:
+    from .discover import discover
+    from .export import to_sympy_string
+
+    X, y, names = _read_csv(args.data, args.target, args.drop_nonfinite)
+    result = discover(X, y, names=names, time_limit=args.time_limit, seed=args.seed)
+    print(f"{args.target} = {result.formula}")
+    print(f"LaTeX: {result.latex}")
+    print(f"R^2 (test): {result.r2_test:.6f}   complexity: {result.complexity}")
+    print(f"time: {result.seconds:.1f} s")
+    if args.json:
+        payload = {
+            "target": args.target,
+            "names": list(names),
+            "formula": to_sympy_string(result.formula),
+            "latex": result.latex,
+            "r2_test": _finite(result.r2_test),
+            "rmse_test": _finite(result.rmse_test),
+            "complexity": result.complexity,
+            "seconds": result.seconds,
+            "pareto": [
+                {
+                    "formula": to_sympy_string(p.formula),
+                    "complexity": p.complexity,
+                    "rmse": _finite(p.rmse),
+                    "r2": _finite(p.r2),
+                }
+                for p in result.pareto
+            ],
+        }
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, indent=2)
+            fh.write("\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .data import get_equation, sample_equation
+    from .discover import discover
+    from .symbolic.equivalence import r2_score, symbolic_solution
+
+    eq = get_equation(args.equation)
+    ds = sample_equation(eq, n=1000, seed=args.seed)
+    print(f"equation {eq.id}: {eq.output} = {eq.expr}  ({eq.source})".replace("  ()", ""))
+    print(f"sampled {len(ds.y_train)} training and {len(ds.y_test)} test points; searching...")
+    t0 = time.perf_counter()
+    result = discover(
+        ds.X_train, ds.y_train, names=ds.names, time_limit=args.time_limit, seed=args.seed
+    )
+    seconds = time.perf_counter() - t0
+    solved = symbolic_solution(result.formula, eq.expr)
+    print(f"truth: {eq.output} = {eq.expr}")
+    print(f"found: {eq.output} = {result.formula}")
+    print(f"LaTeX: {result.latex}")
+    print(f"R^2 on held-out data: {r2_score(ds.y_test, result.predict(ds.X_test)):.6f}")
+    verdict = "recovered exactly (symbolic solution)" if solved else "not the exact law"
+    print(f"verdict: {verdict}; {seconds:.1f} s")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench.report import summarize
+    from .bench.runner import make_tasks, read_records, run_bench
+
+    tasks = make_tasks(args.suite, args.equations, range(args.seeds), args.noise)
+    options = {"suite": args.suite, "n": args.n, "time_limit": args.time_limit}
+    before = len(tasks)
+    written = run_bench(
+        tasks, args.out, options=options, jobs=args.jobs, scheduler=args.scheduler, progress=True
+    )
+    print(f"{len(written)} run(s) written to {args.out} ({before - len(written)} already there)")
+    keys = {t.key for t in tasks}
+    mine = [r for r in read_records(args.out) if _record_key(r) in keys]
+    if mine:
+        s = summarize(mine)
+        print(
+            f"symbolic solution rate: {s.symbolic_rate:.1%}   "
+            f"accuracy solution rate: {s.accuracy_rate:.1%}   ({s.runs} runs, {s.errors} crashed)"
+        )
+    return 0
+
+
+def _record_key(record: dict[str, Any]) -> tuple[str, int, float] | None:
+    try:
+        return (str(record["name"]), int(record["seed"]), float(record["noise"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _report(args: argparse.Namespace) -> int:
+    import os
+
+    from .bench.report import load_summary, to_markdown
+
+    if not os.path.exists(args.results):
+        raise FileNotFoundError(f"no such results file: {args.results!r}")
+    text = to_markdown(load_summary(args.results), title=f"Benchmark report: {args.results}")
+    print(text, end="")
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        print(f"wrote {args.markdown}")
+    return 0
