@@ -202,20 +202,18 @@ def plot_network(
 
 
 def _draw_nodes(ax: Axes, model: KAN, inputs: list[str], outputs: list[str]) -> None:
+    """Sum nodes as dots, product nodes as crosses; names under the inputs, over the outputs."""
     last = len(model.width) - 1
+    text = {"textcoords": "offset points", "ha": "center", "fontsize": 11}
     for l, (n_sum, n_mult) in enumerate(model.width):
-        for j, nx_ in enumerate(_node_x(n_sum + n_mult)):
+        for j, x in enumerate(_node_x(n_sum + n_mult)):
             product = j >= n_sum
-            ax.plot(
-                [nx_], [l], marker="X" if product else "o", markersize=9 if product else 7,
-                color="tab:blue" if product else "black", zorder=3,
-            )  # fmt: skip
+            style = ("X", 9, "tab:blue") if product else ("o", 7, "black")
+            ax.plot([x], [l], marker=style[0], markersize=style[1], color=style[2], zorder=3)
             if l == 0:
-                ax.annotate(inputs[j], (nx_, l), xytext=(0, -14), textcoords="offset points",
-                            ha="center", va="top", fontsize=11)  # fmt: skip
+                ax.annotate(inputs[j], (x, l), xytext=(0, -14), va="top", **text)
             elif l == last:
-                ax.annotate(outputs[j], (nx_, l), xytext=(0, 10), textcoords="offset points",
-                            ha="center", va="bottom", fontsize=11)  # fmt: skip
+                ax.annotate(outputs[j], (x, l), xytext=(0, 10), va="bottom", **text)
 
 
 def _draw_edge(ax: Axes, model: KAN, edge, sx: float, width: float, alpha: float, curve) -> None:
@@ -276,8 +274,15 @@ def plot_pareto(result: Any, ax: Axes | None = None) -> Figure:
     ax.plot(cx, err, "o", color="tab:blue", zorder=2, label="Pareto front")
     if hasattr(result, "complexity") and hasattr(result, "rmse_test"):
         chosen = max(float(result.rmse_test), floor)
-        ax.plot([result.complexity], [chosen], "*", color="tab:red", markersize=16, zorder=3,
-                label=f"chosen: {_short(result.formula)}")  # fmt: skip
+        ax.plot(
+            [result.complexity],
+            [chosen],
+            "*",
+            color="tab:red",
+            markersize=16,
+            zorder=3,
+            label=f"chosen: {_short(result.formula)}",
+        )
     ax.set_yscale("log")
     ax.set_xlabel("complexity (expression tree size)")
     ax.set_ylabel("test RMSE")
