@@ -21,6 +21,7 @@ import torch
 from .nn.network import KAN
 from .prune import attribution as kd_attribution
 from .prune import prune
+from .separable import product_formulas
 from .symbolic.compose import formula
 from .symbolic.constants import refit_constants, snap_constants
 from .symbolic.equivalence import r2_score
@@ -143,44 +144,62 @@ def attempt_formulas(
     rows = rng.permutation(len(y_train))[: cfg.max_rows]
     Xv, yv = att.view.transform(X_train[rows], y_train[rows])
     mu, sd = float(yv.mean()), float(yv.std()) or 1.0
-    model, choices = _train_and_snap(att, Xv, (yv - mu) / sd, cfg, library)
+    model, numeric, choices = _train_and_snap(att, Xv, (yv - mu) / sd, cfg, library, deadline)
     scorer = _Scorer(att.view, symbols, split, mu, sd, library)
     out = [scorer(model)]
+    for expr in product_formulas(numeric, att.view, mu, sd, symbols, Xv, library):
+        out.append(scorer.score(expr, None))
     for alt in _alternatives(choices, cfg.alternatives):
         if time.perf_counter() > deadline:
             break
         trial = model.clone()
         apply_candidate(trial, alt[0].layer, alt[0].out, alt[0].inp, alt[1], library)
-        fit(trial, Xv, (yv - mu) / sd, steps=cfg.steps // 2, grid_updates=None)
+        fit(
+            trial,
+            Xv,
+            (yv - mu) / sd,
+            steps=cfg.steps // 2,
+            grid_updates=None,
+            time_limit=_left(deadline),
+        )
         out.append(scorer(trial))
     return [c for c in out if c is not None]
 
 
-def _train_and_snap(att: Attempt, X: np.ndarray, y: np.ndarray, cfg: SearchConfig, library):
+def _left(deadline: float) -> float:
+    """Seconds until ``deadline`` (at least a little, so a step can finish)."""
+    return max(deadline - time.perf_counter(), 0.01)
+
+
+def _train_and_snap(att: Attempt, X, y, cfg: SearchConfig, library: Library, deadline: float):
     width = [X.shape[1], *att.hidden, 1]
     model = KAN(width, grid=cfg.grid, k=cfg.k, seed=att.seed, dtype=torch.float64)
     if att.hidden:
-        fit(model, X, y, steps=cfg.steps, sparsity=cfg.sparsity)
+        fit(model, X, y, steps=cfg.steps, sparsity=cfg.sparsity, time_limit=_left(deadline))
     model = prune(model, X)
-    history = _refit(model, X, y, cfg)
+    history = _refit(model, X, y, cfg, deadline)
     if att.hidden:
-        model = _shrink(model, X, y, history.train_loss[-1], cfg)
+        model = _shrink(model, X, y, history.train_loss[-1], cfg, deadline)
+    numeric = model.clone()
     choices = snap(model, X, library, top=cfg.top)
-    fit(model, X, y, steps=cfg.steps, grid_updates=None)
-    return model, choices
+    fit(model, X, y, steps=cfg.steps, grid_updates=None, time_limit=_left(deadline))
+    return model, numeric, choices
 
 
-def _refit(model: KAN, X: np.ndarray, y: np.ndarray, cfg: SearchConfig):
-    return fit(model, X, y, steps=cfg.steps, grid_updates=GridSchedule(every=10, until=cfg.steps))
+def _refit(model: KAN, X: np.ndarray, y: np.ndarray, cfg: SearchConfig, deadline: float):
+    schedule = GridSchedule(every=10, until=cfg.steps)
+    return fit(model, X, y, steps=cfg.steps, grid_updates=schedule, time_limit=_left(deadline))
 
 
-def _shrink(model: KAN, X: np.ndarray, y: np.ndarray, loss: float, cfg: SearchConfig) -> KAN:
+def _shrink(model: KAN, X, y, loss: float, cfg: SearchConfig, deadline: float) -> KAN:
     """Remove the weakest hidden node while the refit loss stays within a factor of 3.
 
     Sparsity rarely leaves exactly the nodes a law needs; removing one node at a time and
     refitting is a cheap, direct test of whether a node is needed.
     """
     while sum(sum(w) for w in model.width[1:-1]) > len(model.width) - 2:
+        if time.perf_counter() > deadline:
+            break
         hidden = torch.cat(kd_attribution(model, X).nodes[1:-1])
         ordered = hidden.sort().values
         if len(ordered) < 2:
@@ -189,7 +208,7 @@ def _shrink(model: KAN, X: np.ndarray, y: np.ndarray, loss: float, cfg: SearchCo
         smaller = prune(model, X, node_threshold=min(threshold, 0.99), prune_inputs=False)
         if sum(sum(w) for w in smaller.width) >= sum(sum(w) for w in model.width):
             break
-        h = _refit(smaller, X, y, cfg)
+        h = _refit(smaller, X, y, cfg, deadline)
         if not h.train_loss or h.train_loss[-1] > 3 * loss + 1e-12:
             break
         model, loss = smaller, h.train_loss[-1]
@@ -215,13 +234,17 @@ class _Scorer:
         self.mu, self.sd, self.library = mu, sd, library
 
     def __call__(self, model: KAN) -> Candidate | None:
-        X_train, y_train, X_test, y_test = self.split
         names = [s.name for s in self.symbols]
         expr = self.sd * formula(model, names, self.library) + self.mu
-        expr = self.view.inverse(expr, self.symbols)
-        rows = slice(0, 2000)
-        expr = refit_constants(expr, self.symbols, X_train[rows], y_train[rows])
-        expr = snap_constants(expr, self.symbols, X_train[rows], y_train[rows])
+        return self.score(self.view.inverse(expr, self.symbols), model)
+
+    def score(self, expr: sympy.Expr, model: KAN | None) -> Candidate | None:
+        """Refit and snap the constants of a formula in the original variables; score it."""
+        X_train, y_train, X_test, y_test = self.split
+        Xr, yr = X_train[:2000], y_train[:2000]
+        expr = refit_constants(expr, self.symbols, Xr, yr)
+        if _scores(expr, self.symbols, Xr, yr)[1] > 1 - 1e-4:  # snapping only pays for good fits
+            expr = snap_constants(expr, self.symbols, Xr, yr)
         rmse, r2 = _scores(expr, self.symbols, X_test, y_test)
         if not math.isfinite(rmse):
             return None

@@ -179,6 +179,7 @@ def fit(
     loss: LossFn | None = None,
     seed: int = 0,
     progress: bool = False,
+    time_limit: float | None = None,
 ) -> History:
     """Train ``model`` in place on ``(X, y)``.
 
@@ -209,6 +210,8 @@ def fit(
         Seed of the mini-batch order (Adam).
     progress : bool
         Show a progress bar.
+    time_limit : float, optional
+        Stop after this many seconds (the current step finishes first).
 
     Returns
     -------
@@ -226,7 +229,7 @@ def fit(
     model.select_inputs(X)  # checks the number of columns
     val = check_xy(*validation, **kw) if validation is not None else None
     run = _Run(model, X, y, val, optimizer or LBFGS(), loss or _mse, sparsity, entropy, seed)
-    return run.train(steps, grid_updates, patience, progress)
+    return run.train(steps, grid_updates, patience, progress, time_limit)
 
 
 class _Run:
@@ -284,8 +287,9 @@ class _Run:
         self.optimizer.step(closure)
         return last[0]
 
-    def train(self, steps, schedule, patience, progress) -> History:
+    def train(self, steps, schedule, patience, progress, time_limit) -> History:
         h, t0 = self.history, time.perf_counter()
+        stop_at = math.inf if time_limit is None else t0 + time_limit
         good = _snapshot(self.model)
         best = (math.inf, good)
         bar = _progress(steps, progress)
@@ -306,6 +310,9 @@ class _Run:
                 break
             bar.update(1)
             bar.set_postfix(loss=f"{h.train_loss[-1]:.3e}")
+            if time.perf_counter() > stop_at:
+                h.stopped = f"time limit of {time_limit} s reached"
+                break
         bar.close()
         if self.val is not None and best[0] < math.inf:
             self.model.load_state_dict(best[1])

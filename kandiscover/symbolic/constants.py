@@ -26,7 +26,7 @@ _BASES = (
     (sympy.sqrt(3), 2, 4, 12),
     (sympy.E, 2, 4, 12),
 )
-_SIMPLIFY_MAX_OPS = 60
+_SIMPLIFY_MAX_OPS = 25
 
 
 def snap_float(value: float, rtol: float = 1e-6, atol: float = 1e-12) -> sympy.Expr | None:

@@ -101,7 +101,7 @@ def symbolic_solution(
     truth_expr: sympy.Expr,
     rtol: float = 1e-3,
     *,
-    max_ops: int = 200,
+    max_ops: int = 80,
     seed: int = 0,
 ) -> bool:
     """SRBench symbolic-solution test.

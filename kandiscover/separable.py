@@ -1,0 +1,88 @@
+"""Multiplicatively separable laws: ``y = C * h_1(x_1) * ... * h_d(x_d)``.
+
+A one-layer KAN trained in the log view computes ``log|y| = b + sum_i g_i(z_i)``, with
+``z_i = log x_i`` for positive inputs. Exponentiating each edge gives one factor
+``h_i(x_i) = exp(g_i(z_i))`` as a function of the *original* variable, and each factor
+is snapped on its own. So ``sin(theta) * q / r**2`` comes out although ``log(sin)`` is
+in no library: only ``sin`` is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+import torch
+
+from .nn.network import KAN
+from .symbolic.edgefit import fit_edges
+from .symbolic.library import Library
+from .symbolic.snap import edge_samples
+from .views import View
+
+__all__ = ["product_formulas"]
+
+
+@torch.no_grad()
+def product_formulas(
+    model: KAN,
+    view: View,
+    mu: float,
+    sd: float,
+    symbols: list[sympy.Symbol],
+    X_view: np.ndarray,
+    library: Library,
+    top: int = 2,
+) -> list[sympy.Expr]:
+    """Candidate product formulas from a numeric one-layer KAN trained in a log view.
+
+    Parameters
+    ----------
+    model : KAN
+        Width ``[d, 1]``, still numeric (not snapped), trained on the standardised
+        ``log|y|``: ``log|y| = mu + sd * model(z)``.
+    view : View
+        The log view the model was trained in.
+    mu, sd : float
+        Standardisation of the view's target.
+    symbols : list of sympy.Symbol
+        The original input variables.
+    X_view : ndarray
+        Training inputs in the view (they define each edge's range).
+    library : Library
+        Primitives for the factors.
+    top : int
+        The best formula, then one formula per runner-up factor (at most ``top - 1``
+        runners-up per factor).
+
+    Returns
+    -------
+    list of sympy.Expr
+        Formulas in the original variables (constants not yet refit).
+    """
+    if len(model.layers) != 1 or not view.log_target:
+        return []
+    layer = model.layers[0]
+    z, values = edge_samples(model, X_view)[0]
+    live = [i for i in range(layer.n_in) if layer.mask[0, i] > 0]
+    if not live:
+        return []
+    xs, hs = [], []
+    for i in live:
+        col = model.input_index[i]
+        u = torch.exp(z[:, i]) if view.log_inputs[col] else z[:, i]
+        g = sd * values[:, 0, i]
+        xs.append(u)
+        hs.append(torch.exp(g - g.mean()))  # a factor, scaled to be near 1
+    fits = fit_edges(torch.stack(xs), torch.stack(hs), library, top=top + 1)
+    const = view.sign * sympy.exp(sympy.Float(mu + sd * float(layer.bias[0])))
+    const *= sympy.exp(sympy.Float(sum(float((sd * values[:, 0, i]).mean()) for i in live)))
+    factors = [
+        [c.to_sympy(symbols[model.input_index[i]], library) for c in f.candidates]
+        for i, f in zip(live, fits, strict=True)
+    ]
+    best = [f[0] for f in factors]
+    out = [const * sympy.Mul(*best)]
+    for k, options in enumerate(factors):
+        for alt in options[1:top]:
+            out.append(const * sympy.Mul(*best[:k], alt, *best[k + 1 :]))
+    return out
