@@ -49,6 +49,16 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
+
+def __getattr__(name: str):
+    """Import the scikit-learn face only when asked for (scikit-learn is optional)."""
+    if name == "KANRegressor":
+        from .estimator import KANRegressor
+
+        return KANRegressor
+    raise AttributeError(f"module 'kandiscover' has no attribute {name!r}")
+
+
 __all__ = [
     "DEFAULT_LIBRARY",
     "KAN",
@@ -59,6 +69,7 @@ __all__ = [
     "Equation",
     "GridSchedule",
     "History",
+    "KANRegressor",
     "Library",
     "ParetoPoint",
     "Primitive",

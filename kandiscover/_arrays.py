@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["as_tensor_2d", "check_xy"]
+__all__ = ["as_tensor_2d", "as_xy_tensors"]
 
 
 def _to_numpy(value: Any, name: str) -> np.ndarray | Tensor:
@@ -59,7 +59,7 @@ def as_tensor_2d(
     return t
 
 
-def check_xy(
+def as_xy_tensors(
     X: Any,
     y: Any,
     dtype: torch.dtype | None = None,

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._arrays import check_xy
+from ._arrays import as_xy_tensors
 from .nn.network import KAN
 
 __all__ = ["LBFGS", "Adam", "GridSchedule", "History", "fit", "sparsity_penalty"]
@@ -225,9 +225,9 @@ def fit(
     _check_fit_args(steps, sparsity, patience)
     param = next(model.parameters())
     kw = {"dtype": param.dtype, "device": param.device, "n_outputs": model.n_outputs}
-    X, y = check_xy(X, y, **kw)
+    X, y = as_xy_tensors(X, y, **kw)
     model.select_inputs(X)  # checks the number of columns
-    val = check_xy(*validation, **kw) if validation is not None else None
+    val = as_xy_tensors(*validation, **kw) if validation is not None else None
     run = _Run(model, X, y, val, optimizer or LBFGS(), loss or _mse, sparsity, entropy, seed)
     return run.train(steps, grid_updates, patience, progress, time_limit)
 
