@@ -6,6 +6,7 @@ import.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from importlib.metadata import PackageNotFoundError, version
 
@@ -51,11 +52,13 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
 def __getattr__(name: str):
-    """Import the scikit-learn face only when asked for (scikit-learn is optional)."""
+    """Import the scikit-learn face and the plotting/PDE modules only when asked for."""
     if name == "KANRegressor":
         from .estimator import KANRegressor
 
         return KANRegressor
+    if name in ("plot", "pde"):  # submodules with heavier imports (matplotlib)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'kandiscover' has no attribute {name!r}")
 
 

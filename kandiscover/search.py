@@ -244,7 +244,7 @@ class _Scorer:
         Xr, yr = X_train[:2000], y_train[:2000]
         expr = refit_constants(expr, self.symbols, Xr, yr)
         if _scores(expr, self.symbols, Xr, yr)[1] > 1 - 1e-4:  # snapping only pays for good fits
-            expr = snap_constants(expr, self.symbols, Xr, yr)
+            expr = snap_constants(expr, self.symbols, Xr, yr, time_limit=5.0)
         rmse, r2 = _scores(expr, self.symbols, X_test, y_test)
         if not math.isfinite(rmse):
             return None

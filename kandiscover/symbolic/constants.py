@@ -9,6 +9,7 @@ a simple value (integers, small rationals, rational multiples of ``pi``, ``sqrt(
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from collections.abc import Sequence
 
@@ -197,6 +198,7 @@ def snap_constants(
     *,
     rtol: float = 1e-2,
     snap_rtol: float = 1e-2,
+    time_limit: float | None = 10.0,
 ) -> sympy.Expr:
     """Snap float constants to simple values where the fit does not get worse.
 
@@ -219,6 +221,8 @@ def snap_constants(
         Relative RMSE increase tolerated per snap.
     snap_rtol : float
         How far (relatively) a constant may be from a nice value to be tried at all.
+    time_limit : float or None
+        Seconds after which no further snap is tried (``None``: no limit).
 
     Returns
     -------
@@ -242,12 +246,15 @@ def snap_constants(
     slack = 1e-6 * float(np.std(y))
     current, err = expr, _rmse(expr, symbols, X, y)
     rejected: set[tuple[float, str]] = set()
+    stop_at = time.perf_counter() + (math.inf if time_limit is None else time_limit)
     for _ in range(4 * len(_floats(expr)) + 1):
         accepted = False
         for _dist, f, nice in _proposals(current, snap_rtol):
+            if time.perf_counter() > stop_at:
+                break
             if (float(f), str(nice)) in rejected:
                 continue
-            trial = refit_constants(current.xreplace({f: nice}), symbols, X, y)
+            trial = refit_constants(current.xreplace({f: nice}), symbols, X, y, max_nfev=50)
             trial_err = _rmse(trial, symbols, X, y)
             if trial_err <= err * (1 + rtol) + slack:
                 current, err, accepted = trial, trial_err, True
