@@ -243,7 +243,7 @@ class _Scorer:
         X_train, y_train, X_test, y_test = self.split
         Xr, yr = X_train[:2000], y_train[:2000]
         expr = refit_constants(expr, self.symbols, Xr, yr)
-        if _scores(expr, self.symbols, Xr, yr)[1] > 1 - 1e-4:  # snapping only pays for good fits
+        if _scores(expr, self.symbols, Xr, yr)[1] > 0.99:  # snapping only pays for good fits
             expr = snap_constants(expr, self.symbols, Xr, yr, time_limit=5.0)
         rmse, r2 = _scores(expr, self.symbols, X_test, y_test)
         if not math.isfinite(rmse):
