@@ -189,7 +189,7 @@ class KANLayer(nn.Module):
     def _symbolic_edges(self, x: Tensor) -> Tensor:
         vals = x.new_zeros(x.shape[0], self.n_out, self.n_in)
         for fn, o, i, p in self._symbolic_groups():
-            vals = vals.index_put((slice(None), o, i), _affine_eval(fn, x[:, i], p))
+            vals[:, o, i] = _affine_eval(fn, x[:, i], p)
         return vals
 
     def _symbolic_sum(self, x: Tensor) -> Tensor:
@@ -237,7 +237,7 @@ class KANLayer(nn.Module):
         if self.sym_mask[out_idx, in_idx] == 0:
             return None
         name = self.sym_functions[int(self.sym_index[out_idx, in_idx])][0]
-        return name, [float(v) for v in self.sym_affine[out_idx, in_idx]]
+        return name, [float(v) for v in self.sym_affine[out_idx, in_idx].detach()]
 
     # ------------------------------------------------------------ structure
     def subset(self, out_idx: Sequence[int], in_idx: Sequence[int]) -> KANLayer:

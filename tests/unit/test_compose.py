@@ -93,3 +93,15 @@ def test_flagship_law_comes_out_exactly():
     x, yv = sympy.symbols("x y")
     expr = snap_constants(kd.formula(model, ["x", "y"]), [x, yv], X.numpy(), y[:, 0].numpy())
     assert sympy.simplify(expr - sympy.exp(sympy.sin(sympy.pi * x) + yv**2)) == 0
+
+
+def test_snapped_edges_are_seen_by_edge_values_attribution_and_prune():
+    model = _randomly_snapped(0)
+    X = torch.rand(50, model.n_inputs, dtype=torch.float64)
+    layer = model.layers[0]
+    vals = layer.edge_values(X)
+    torch.testing.assert_close(vals.sum(-1) + layer.bias, layer(X))
+    vals.sum().backward()  # differentiable through the symbolic edges
+    assert layer.sym_affine.grad is not None
+    pruned = kd.prune(model, X, node_threshold=0.0, edge_threshold=0.0)
+    torch.testing.assert_close(pruned(X), model(X))
