@@ -26,7 +26,7 @@ from .symbolic.compose import formula
 from .symbolic.constants import refit_constants, snap_constants
 from .symbolic.equivalence import r2_score
 from .symbolic.library import Library
-from .symbolic.snap import EdgeChoice, apply_candidate, snap
+from .symbolic.snap import SPLINE_FLOOR, EdgeChoice, apply_candidate, snap
 from .train import GridSchedule, fit
 from .views import View
 
@@ -148,6 +148,8 @@ def attempt_formulas(
     scorer = _Scorer(att.view, symbols, split, mu, sd, library)
     out = [scorer(model)]
     for expr in product_formulas(numeric, att.view, mu, sd, symbols, Xv, library):
+        if time.perf_counter() > deadline and len(out) > 1:
+            break
         out.append(scorer.score(expr, None))
     for alt in _alternatives(choices, cfg.alternatives):
         if time.perf_counter() > deadline:
@@ -181,7 +183,10 @@ def _train_and_snap(att: Attempt, X, y, cfg: SearchConfig, library: Library, dea
     if att.hidden:
         model = _shrink(model, X, y, history.train_loss[-1], cfg, deadline)
     numeric = model.clone()
-    choices = snap(model, X, library, top=cfg.top)
+    # an edge cannot be matched more closely than the network matches the data: below
+    # that error (noise, spline wiggles) the simplest primitive should win
+    floor = min(max(3 * history.train_loss[-1], SPLINE_FLOOR), 1e-2) if history.train_loss else 1e-2
+    choices = snap(model, X, library, top=cfg.top, floor=floor)
     fit(model, X, y, steps=cfg.steps, grid_updates=None, time_limit=_left(deadline))
     return model, numeric, choices
 
