@@ -27,20 +27,17 @@ pykan is optional; without it its rows are skipped.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
-import io
 import math
 import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 
 import torch
+from _pykan import in_tempdir, load_pykan, quiet
 
 import kandiscover as kd
 from kandiscover.symbolic.edgefit import fit_edges
@@ -51,40 +48,6 @@ PYKAN_SLOW_EDGE_S = 10.0  # beyond this per edge, pykan's 10-edge figure is extr
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-@contextlib.contextmanager
-def quiet():
-    """Silence stdout and stderr (pykan prints tables and progress bars)."""
-    sink = io.StringIO()
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        yield
-
-
-@contextlib.contextmanager
-def in_tempdir():
-    """Run inside a fresh temporary directory (pykan writes ./model/ there)."""
-    old = os.getcwd()
-    path = tempfile.mkdtemp(prefix="kd_bench_snap_")
-    os.chdir(path)
-    try:
-        yield path
-    finally:
-        os.chdir(old)
-
-
-def load_pykan():
-    """pykan's KAN class and version, or (None, reason)."""
-    try:
-        with quiet():
-            from kan import KAN as PyKAN
-    except Exception as exc:  # ImportError, or a missing dependency of pykan
-        return None, f"pykan not importable ({type(exc).__name__}: {exc})"
-    try:
-        ver = version("pykan")
-    except PackageNotFoundError:
-        ver = "unknown"
-    return PyKAN, ver
 
 
 def fmt_time(s: float) -> str:

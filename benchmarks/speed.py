@@ -24,59 +24,22 @@ pykan is optional (``pip install -e ".[bench]"``); without it its rows are skipp
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import math
 import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 
 import torch
+from _pykan import in_tempdir, load_pykan, quiet
 from torch import nn
 
 import kandiscover as kd
 
 # ----------------------------------------------------------------------------- peers
-
-
-@contextlib.contextmanager
-def quiet():
-    """Silence stdout and stderr (pykan prints and shows progress bars)."""
-    sink = io.StringIO()
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        yield
-
-
-@contextlib.contextmanager
-def in_tempdir():
-    """Run inside a fresh temporary directory (pykan may write ./model/ there)."""
-    old = os.getcwd()
-    path = tempfile.mkdtemp(prefix="kd_bench_pykan_")
-    os.chdir(path)
-    try:
-        yield path
-    finally:
-        os.chdir(old)
-
-
-def load_pykan():
-    """pykan's KAN class and version, or (None, reason)."""
-    try:
-        with quiet():
-            from kan import KAN as PyKAN
-    except Exception as exc:  # ImportError, or a missing dependency of pykan
-        return None, f"pykan not importable ({type(exc).__name__}: {exc})"
-    try:
-        ver = version("pykan")
-    except PackageNotFoundError:
-        ver = "unknown"
-    return PyKAN, ver
 
 
 def make_pykan(PyKAN, width, grid, k, device, speed: bool):

@@ -1,0 +1,45 @@
+"""Helpers shared by the benchmark scripts for running pykan as a peer."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from importlib.metadata import PackageNotFoundError, version
+
+__all__ = ["in_tempdir", "load_pykan", "quiet"]
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence stdout and stderr (pykan prints tables and progress bars)."""
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        yield
+
+
+@contextlib.contextmanager
+def in_tempdir():
+    """Run inside a fresh temporary directory (pykan writes ./model/ there)."""
+    old = os.getcwd()
+    path = tempfile.mkdtemp(prefix="kd_bench_pykan_")
+    os.chdir(path)
+    try:
+        yield path
+    finally:
+        os.chdir(old)
+
+
+def load_pykan():
+    """pykan's KAN class and version, or (None, reason)."""
+    try:
+        with quiet():
+            from kan import KAN as PyKAN
+    except Exception as exc:  # ImportError, or a missing dependency of pykan
+        return None, f"pykan not importable ({type(exc).__name__}: {exc})"
+    try:
+        ver = version("pykan")
+    except PackageNotFoundError:
+        ver = "unknown"
+    return PyKAN, ver
