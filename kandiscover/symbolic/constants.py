@@ -186,7 +186,7 @@ def _proposals(expr: sympy.Expr, rtol: float) -> list[tuple[float, sympy.Float, 
         if nice is not None:
             out.append((abs(float(nice) - v) / max(abs(v), 1e-300), f, nice))
         elif abs(v) < 1e-2:
-            out.append((1.0, f, sympy.Integer(0)))
+            out.append((0.0, f, sympy.Integer(0)))  # structural: try dropping it first
     return sorted(out, key=lambda t: t[0])
 
 

@@ -96,3 +96,14 @@ def test_tidy_never_grows():
     assert tidy(expr) == 1
     big = sum(sympy.sin(i * x) ** 2 for i in range(1, 40))
     assert sympy.count_ops(tidy(big)) <= sympy.count_ops(big)
+
+
+def test_a_tiny_shift_is_dropped_before_other_constants_are_snapped():
+    x = sympy.Symbol("x")
+    X = np.linspace(1, 3, 200)[:, None]
+    y = 0.4 * np.exp(-(X[:, 0] ** 2) / 2)
+    found = sympy.Float(0.4003) * sympy.exp(
+        -((sympy.Float(1.4142) * x + sympy.Float(0.0028)) ** 2) / 4
+    )
+    snapped = snap_constants(found, [x], X, y)
+    assert sympy.simplify(snapped - sympy.Rational(2, 5) * sympy.exp(-(x**2) / 2)) == 0
