@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
-    not torch.cuda.is_available(), reason="no CUDA device"))]
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+    ),
+]
 DTYPES = [torch.float32, torch.float64]
 # absolute tolerance of a computation that should be exact up to rounding, per dtype
 TOL = {torch.float32: 1e-5, torch.float64: 1e-12}

@@ -1,7 +1,5 @@
 """The KAN layer and network: shapes, extrapolation, fused kernel, grids, product nodes."""
 
-import math
-
 import pytest
 import torch
 
@@ -26,7 +24,9 @@ def test_edges_sum_to_the_layer_output(dtype):
     x = _data(64, 3, dtype, scale=1.5)  # partly outside the grid
     layer = model.layers[0]
     tol = 1e-5 if dtype == torch.float32 else 1e-12
-    torch.testing.assert_close(layer.edge_values(x).sum(-1) + layer.bias, layer(x), atol=tol, rtol=0)
+    torch.testing.assert_close(
+        layer.edge_values(x).sum(-1) + layer.bias, layer(x), atol=tol, rtol=0
+    )
 
 
 def test_linear_extrapolation_outside_the_grid():
@@ -51,11 +51,15 @@ def test_fused_kernel_matches_autograd_path():
         x.grad = None
         y = model(x)
         (y.sin().sum()).backward()
-        return [y.detach(), x.grad.clone()] + [p.grad.clone() for p in model.parameters() if p.grad is not None]
+        return [y.detach(), x.grad.clone()] + [
+            p.grad.clone() for p in model.parameters() if p.grad is not None
+        ]
 
     for a, b in zip(run(True), run(False)):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
-    assert torch.autograd.gradcheck(lambda t: run_plain(model, t), (x.detach().requires_grad_(True),))
+    assert torch.autograd.gradcheck(
+        lambda t: run_plain(model, t), (x.detach().requires_grad_(True),)
+    )
 
 
 def run_plain(model, x):
@@ -70,7 +74,9 @@ def test_update_grid_follows_the_data_and_keeps_the_function():
     before = model(x)
     model.update_grid(x)
     lo, hi = model.layers[0].lo, model.layers[0].hi
-    assert torch.allclose(lo, x.min(0).values, atol=1e-3) and torch.allclose(hi, x.max(0).values, atol=1e-3)
+    assert torch.allclose(lo, x.min(0).values, atol=1e-3) and torch.allclose(
+        hi, x.max(0).values, atol=1e-3
+    )
     assert float((model(x) - before).abs().max()) < 1e-3
 
 
@@ -95,7 +101,12 @@ def test_product_node_multiplies_two_subnodes():
 
 @pytest.mark.parametrize(
     ("width", "match"),
-    [([3], "at least an input"), ([2, 0], "has no nodes"), ([(2, 1), 1], "input layer"), ([2, -1], "int or a pair")],
+    [
+        ([3], "at least an input"),
+        ([2, 0], "has no nodes"),
+        ([(2, 1), 1], "input layer"),
+        ([2, -1], "int or a pair"),
+    ],
 )
 def test_bad_width(width, match):
     with pytest.raises(ValueError, match=match):

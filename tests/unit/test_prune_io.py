@@ -79,7 +79,7 @@ def test_load_reports_corrupt_and_foreign_files(tmp_path):
         kd.load(bad)
     other = tmp_path / "other.npz"
     np.savez(other, a=np.zeros(3))
-    with pytest.raises(ValueError, match="not a readable kandiscover model|not a kandiscover"):
+    with pytest.raises(ValueError, match=r"not a readable kandiscover model|not a kandiscover"):
         kd.load(other)
 
 
