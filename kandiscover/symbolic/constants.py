@@ -23,6 +23,8 @@ __all__ = ["refit_constants", "snap_constants", "snap_float"]
 _BASES = (
     (sympy.Integer(1), 0, 12, 10**6),
     (sympy.pi, 2, 12, 24),
+    (1 / sympy.pi, 2, 12, 24),
+    (1 / sympy.sqrt(2 * sympy.pi), 3, 4, 12),
     (sympy.sqrt(2), 2, 4, 12),
     (sympy.sqrt(3), 2, 4, 12),
     (sympy.E, 2, 4, 12),
@@ -34,9 +36,10 @@ def snap_float(value: float, rtol: float = 1e-6, atol: float = 1e-12) -> sympy.E
     """The simplest "nice" number within ``rtol`` of ``value``, or ``None``.
 
     Candidates are ``0`` (when ``|value| <= atol``), integers, fractions ``p/q`` with
-    ``q <= 12``, ``p*pi/q`` with ``q <= 12, |p| <= 24``, and ``p/q`` times ``sqrt(2)``,
-    ``sqrt(3)`` or ``e`` with ``q <= 4, |p| <= 12``. Simplest means
-    smallest denominator plus a cost for the irrational factor; ties go to the closest.
+    ``q <= 12``, ``p*pi/q`` and ``p/(q*pi)`` with ``q <= 12, |p| <= 24``, and ``p/q``
+    times ``sqrt(2)``, ``sqrt(3)``, ``e`` or ``1/sqrt(2*pi)`` with ``q <= 4, |p| <= 12``.
+    Simplest means smallest denominator plus a cost for the irrational factor; ties go to
+    the closest.
 
     Parameters
     ----------
@@ -182,7 +185,11 @@ def _proposals(expr: sympy.Expr, rtol: float) -> list[tuple[float, sympy.Float, 
     out = []
     for f in _floats(expr):
         v = float(f)
-        nice = snap_float(v, rtol=rtol)
+        nice = None
+        for tol in (1e-9, 1e-6, 1e-4, 1e-3, rtol):  # the closest level first
+            nice = snap_float(v, rtol=min(tol, rtol))
+            if nice is not None:
+                break
         if nice is not None:
             out.append((abs(float(nice) - v) / max(abs(v), 1e-300), f, nice))
         elif abs(v) < 1e-2:

@@ -107,3 +107,15 @@ def test_a_tiny_shift_is_dropped_before_other_constants_are_snapped():
     )
     snapped = snap_constants(found, [x], X, y)
     assert sympy.simplify(snapped - sympy.Rational(2, 5) * sympy.exp(-(x**2) / 2)) == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "nice"),
+    [
+        (0.0795774715459477, 1 / (4 * sympy.pi)),
+        (0.398942280401433, 1 / sympy.sqrt(2 * sympy.pi)),
+        (0.318309886183791, 1 / sympy.pi),
+    ],
+)
+def test_inverse_pi_constants_snap(value, nice):
+    assert sympy.simplify(snap_float(value) - nice) == 0
