@@ -73,7 +73,13 @@ def snap_float(value: float, rtol: float = 1e-6, atol: float = 1e-12) -> sympy.E
         raise ValueError(f"rtol must be >= 0; got {rtol}")
     if abs(value) <= atol:
         return sympy.Integer(0)
-    best: tuple[int, float, sympy.Expr] | None = None
+    options = nice_values(value, rtol)
+    return options[0] if options else None
+
+
+def nice_values(value: float, rtol: float) -> list[sympy.Expr]:
+    """Every candidate of :func:`snap_float` within ``rtol`` of ``value``, simplest first."""
+    found: list[tuple[int, float, sympy.Expr]] = []
     for base, cost, max_q, max_p in _BASES:
         ratio = value / float(base)
         for q in range(1, max_q + 1):
@@ -82,11 +88,9 @@ def snap_float(value: float, rtol: float = 1e-6, atol: float = 1e-12) -> sympy.E
                 continue
             err = abs(p / q * float(base) - value) / abs(value)
             if err <= rtol:
-                key = (q + cost, err, sympy.Rational(p, q) * base)
-                if best is None or key[:2] < best[:2]:
-                    best = key
+                found.append((q + cost, err, sympy.Rational(p, q) * base))
                 break  # larger q for this base only costs more
-    return None if best is None else best[2]
+    return [nice for _, _, nice in sorted(found, key=lambda t: t[:2])]
 
 
 def _check_data(symbols: Sequence[sympy.Symbol], X: np.ndarray, y: np.ndarray) -> tuple:
@@ -181,19 +185,14 @@ def refit_constants(
 
 
 def _proposals(expr: sympy.Expr, rtol: float) -> list[tuple[float, sympy.Float, sympy.Expr]]:
-    """Candidate snaps ``(relative distance, float, value)``, closest first."""
+    """Candidate snaps ``(rank, float, value)``: near-zero constants first, then simplest."""
     out = []
     for f in _floats(expr):
         v = float(f)
-        nice = None
-        for tol in (1e-9, 1e-6, 1e-4, 1e-3, rtol):  # the closest level first
-            nice = snap_float(v, rtol=min(tol, rtol))
-            if nice is not None:
-                break
-        if nice is not None:
-            out.append((abs(float(nice) - v) / max(abs(v), 1e-300), f, nice))
-        elif abs(v) < 1e-2:
+        options = nice_values(v, rtol)
+        if not options and abs(v) < 1e-2:
             out.append((0.0, f, sympy.Integer(0)))  # structural: try dropping it first
+        out += [(1.0 + rank, f, nice) for rank, nice in enumerate(options)]
     return sorted(out, key=lambda t: t[0])
 
 
@@ -273,12 +272,14 @@ def snap_constants(
 
 
 def tidy(expr: sympy.Expr) -> sympy.Expr:
-    """Canonical light simplification: ``simplify`` when small, else ``powsimp`` + ``cancel``.
+    """Canonical light simplification that always finishes quickly.
 
-    Never returns something longer (by ``count_ops``) than its input.
+    ``powsimp`` merges powers; rational expressions (no functions) are also put over a
+    common denominator with ``cancel``. ``sympy.simplify`` is not used: on expressions
+    with trigonometric or hyperbolic functions it can run for minutes. Never returns
+    something longer (by ``count_ops``) than its input.
     """
-    if sympy.count_ops(expr) <= _SIMPLIFY_MAX_OPS:
-        out = sympy.simplify(expr)
-    else:
-        out = sympy.cancel(sympy.powsimp(expr))
+    out = sympy.powsimp(expr)
+    if not out.atoms(sympy.Function) and sympy.count_ops(out) <= _SIMPLIFY_MAX_OPS:
+        out = sympy.cancel(out)
     return out if sympy.count_ops(out) <= sympy.count_ops(expr) else expr

@@ -3,8 +3,9 @@
 A model is a **symbolic solution** of the truth when, after its float constants are snapped
 to simple values within a relative tolerance (default ``1e-3``, see :func:`snap_float`),
 ``truth - model`` simplifies to a constant or ``model / truth`` to a nonzero constant.
-Numbers are checked first: when neither the difference nor the ratio is constant on random
-points the answer is ``False`` without calling ``simplify``. Variables are taken as
+Numbers are checked first, on random points in three ranges: when that check decides, its
+answer is final; ``simplify`` (which can run for minutes on trigonometric expressions) is
+only used when the expressions cannot be evaluated there. Variables are taken as
 positive while simplifying (physical quantities; this lets ``log(x*y)`` equal
 ``log(x) + log(y)``). Expressions too large for
 ``simplify`` (more than ``max_ops`` operations) are judged by the numeric test alone.
@@ -144,11 +145,13 @@ def symbolic_solution(
     truth = sympy.sympify(truth_expr)
     symbols = sorted(model.free_symbols | truth.free_symbols, key=str)
     rng = np.random.default_rng(seed)
+    if model == 0 or truth == 0:
+        return bool(model == truth)
     diff, ratio = truth - model, model / truth
     numeric = [_numeric_constancy(e, symbols, rng) for e in (diff, ratio)]
-    if numeric == [False, False]:
-        return False
-    if sympy.count_ops(model) + sympy.count_ops(truth) > max_ops:
+    if None not in numeric or sympy.count_ops(model) + sympy.count_ops(truth) > max_ops:
+        # decided on random points in three ranges (1e-8 relative); simplify, which can
+        # run for minutes on trigonometric expressions, is kept for undecided cases
         return any(numeric)
     positive = {s: sympy.Dummy(s.name, positive=True) for s in symbols}
     diff, ratio = diff.xreplace(positive), ratio.xreplace(positive)
