@@ -34,7 +34,7 @@ def _reason(rec: dict, limit: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+")
-    parser.add_argument("--time-limit", type=float, default=40.0)
+    parser.add_argument("--time-limit", type=float, default=25.0)
     args = parser.parse_args()
     print("# Feynman equations not recovered\n")
     for path in args.files:
