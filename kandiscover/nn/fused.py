@@ -101,5 +101,5 @@ def uniform_spline_linear(x: Tensor, weight: Tensor, bias: Tensor, ends: Tensor,
     k : int
         Spline order.
     """
-    lo, hi, inv_h = ends
+    lo, hi, inv_h = ends.unbind(0)
     return _UniformSplineLinear.apply(x, weight, bias, lo, hi, inv_h, k)
