@@ -246,14 +246,23 @@ class _Scorer:
     def score(self, expr: sympy.Expr, model: KAN | None) -> Candidate | None:
         """Refit and snap the constants of a formula in the original variables; score it."""
         X_train, y_train, X_test, y_test = self.split
+        if _infinite(expr):
+            return None
         Xr, yr = X_train[:2000], y_train[:2000]
         expr = refit_constants(expr, self.symbols, Xr, yr)
         if _scores(expr, self.symbols, Xr, yr)[1] > 0.99:  # snapping only pays for good fits
             expr = snap_constants(expr, self.symbols, Xr, yr, time_limit=5.0)
+        if _infinite(expr):
+            return None
         rmse, r2 = _scores(expr, self.symbols, X_test, y_test)
         if not math.isfinite(rmse):
             return None
         return Candidate(expr, complexity(expr), rmse, r2, self.view.name, model)
+
+
+def _infinite(expr: sympy.Expr) -> bool:
+    """Whether a composition or snap produced an infinite or undefined constant."""
+    return bool(expr.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan))
 
 
 def _scores(expr: sympy.Expr, symbols, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -111,6 +111,8 @@ def _floats(expr: sympy.Expr) -> list[sympy.Float]:
 
 
 def _rmse(expr: sympy.Expr, symbols: Sequence[sympy.Symbol], X: np.ndarray, y: np.ndarray) -> float:
+    if expr.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):  # lambdify cannot print these
+        return math.inf
     fn = sympy.lambdify(list(symbols), expr, "numpy")
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -157,7 +159,7 @@ def refit_constants(
     """
     X, y = _check_data(symbols, X, y)
     floats = _floats(expr)
-    if not floats:
+    if not floats or expr.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
         return expr
     params = [sympy.Dummy(f"k{i}") for i in range(len(floats))]
     template = expr.xreplace(dict(zip(floats, params)))

@@ -124,3 +124,11 @@ def test_a_tiny_shift_is_dropped_before_other_constants_are_snapped():
 )
 def test_inverse_pi_constants_snap(value, nice):
     assert sympy.simplify(snap_float(value) - nice) == 0
+
+
+def test_infinite_constants_are_never_fitted_or_accepted():
+    X = np.linspace(1, 2, 20)[:, None]
+    y = 2 * X[:, 0]
+    bad = sympy.zoo * x + sympy.Float(1.5)
+    assert refit_constants(bad, [x], X, y) == bad
+    assert snap_constants(sympy.Float(2.0000001) * x, [x], X, y) == 2 * x
