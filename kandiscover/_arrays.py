@@ -41,7 +41,11 @@ def as_tensor_2d(
         For values that are not numeric arrays.
     """
     arr = _to_numpy(value, name)
-    t = arr if isinstance(arr, Tensor) else torch.from_numpy(np.ascontiguousarray(arr))
+    if not isinstance(arr, Tensor):
+        arr = np.ascontiguousarray(arr)
+        if not arr.flags.writeable:  # e.g. a pandas column: torch wants memory it may write
+            arr = arr.copy()
+    t = arr if isinstance(arr, Tensor) else torch.from_numpy(arr)
     if not t.is_floating_point():
         t = t.to(torch.get_default_dtype())
     t = t.to(dtype=dtype or t.dtype, device=device)
