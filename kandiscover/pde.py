@@ -185,6 +185,16 @@ def _check_n(n: int) -> None:
         raise ValueError(f"n must be a positive integer, got {n!r}")
 
 
+def _box(n: int, bounds: Bounds, seed: int) -> tuple[torch.Generator, Tensor, Tensor]:
+    """Checked arguments: a private generator and the box corners in float64."""
+    _check_n(n)
+    pairs = _check_bounds(bounds)
+    gen = torch.Generator().manual_seed(int(seed))
+    lo = torch.tensor([p[0] for p in pairs], dtype=torch.float64)
+    hi = torch.tensor([p[1] for p in pairs], dtype=torch.float64)
+    return gen, lo, hi
+
+
 def interior_points(
     n: int,
     bounds: Bounds,
@@ -209,12 +219,8 @@ def interior_points(
     -------
     Tensor of shape (n, d)
     """
-    _check_n(n)
-    pairs = _check_bounds(bounds)
-    gen = torch.Generator().manual_seed(int(seed))
-    u = torch.rand(n, len(pairs), generator=gen, dtype=torch.float64)
-    lo = torch.tensor([p[0] for p in pairs], dtype=torch.float64)
-    hi = torch.tensor([p[1] for p in pairs], dtype=torch.float64)
+    gen, lo, hi = _box(n, bounds, seed)
+    u = torch.rand(n, len(lo), generator=gen, dtype=torch.float64)
     return (lo + u * (hi - lo)).to(dtype=dtype or torch.get_default_dtype(), device=device)
 
 
@@ -245,16 +251,12 @@ def boundary_points(
     -------
     Tensor of shape (n, d)
     """
-    _check_n(n)
-    pairs = _check_bounds(bounds)
-    gen = torch.Generator().manual_seed(int(seed))
-    lo = torch.tensor([p[0] for p in pairs], dtype=torch.float64)
-    hi = torch.tensor([p[1] for p in pairs], dtype=torch.float64)
+    gen, lo, hi = _box(n, bounds, seed)
     widths = hi - lo
     area = torch.stack([widths.prod() / w for w in widths])  # area of the faces normal to j
     dim = torch.multinomial(area, n, replacement=True, generator=gen)
     side = torch.randint(0, 2, (n,), generator=gen)
-    x = lo + torch.rand(n, len(pairs), generator=gen, dtype=torch.float64) * widths
+    x = lo + torch.rand(n, len(lo), generator=gen, dtype=torch.float64) * widths
     rows = torch.arange(n)
     x[rows, dim] = torch.where(side == 1, hi[dim], lo[dim])
     return x.to(dtype=dtype or torch.get_default_dtype(), device=device)
