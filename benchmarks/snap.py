@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable
 
 import torch
-from _pykan import in_tempdir, load_pykan, quiet
+from _common import cpu_model, in_tempdir, load_pykan, quiet
 
 import kandiscover as kd
 from kandiscover.symbolic.edgefit import fit_edges
@@ -72,17 +72,6 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
 
 def target(X: torch.Tensor) -> torch.Tensor:
     return torch.exp(torch.sin(math.pi * X[:, 0]) + X[:, 1] ** 2)
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 # ----------------------------------------------------------------------------- training

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
-from _pykan import in_tempdir, load_pykan, quiet
+from _common import cpu_model, in_tempdir, load_pykan, quiet
 from torch import nn
 
 import kandiscover as kd
@@ -356,17 +356,6 @@ def fit_benchmark(args, PyKAN, out) -> None:
 
 
 # ----------------------------------------------------------------------------- main
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def header(args, pykan_info: str, out) -> None:

@@ -1,14 +1,15 @@
-"""Helpers shared by the benchmark scripts for running pykan as a peer."""
+"""Helpers shared by the benchmark scripts: pykan as a peer, the machine's description."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import os
+import platform
 import tempfile
 from importlib.metadata import PackageNotFoundError, version
 
-__all__ = ["in_tempdir", "load_pykan", "quiet"]
+__all__ = ["cpu_model", "in_tempdir", "load_pykan", "quiet"]
 
 
 @contextlib.contextmanager
@@ -43,3 +44,15 @@ def load_pykan():
     except PackageNotFoundError:
         ver = "unknown"
     return PyKAN, ver
+
+
+def cpu_model() -> str:
+    """The processor's model name, for the benchmark headers."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
