@@ -22,9 +22,18 @@ import numpy as np
 import sympy
 
 from .data import check_xy
+from .dimensional import Reduction, as_unit_vectors, reduce_units
 from .nn.network import KAN
-from .search import Candidate, SearchConfig, attempt_formulas, complexity, default_attempts
+from .search import (
+    Candidate,
+    SearchConfig,
+    attempt_formulas,
+    complexity,
+    default_attempts,
+    score_formula,
+)
 from .symbolic.library import DEFAULT_LIBRARY, Library
+from .univariate import univariate_formulas
 from .views import available_views
 
 __all__ = ["ParetoPoint", "Result", "SearchConfig", "complexity", "discover"]
@@ -65,7 +74,8 @@ class Result:
     names : tuple of str
         Input names, in column order.
     view : str
-        The view (``"raw"`` or ``"log"``) the formula came from.
+        The view the formula came from: ``"raw"``, ``"log"``, or for a law found in
+        dimensionless groups ``"units"``, ``"units+raw"``, ``"units+log"``.
     """
 
     formula: sympy.Expr
@@ -104,6 +114,7 @@ def discover(
     *,
     config: SearchConfig | None = None,
     library: Library = DEFAULT_LIBRARY,
+    target_units: Any = None,
 ) -> Result:
     """Find a formula for ``y`` as a function of the columns of ``X``.
 
@@ -115,8 +126,12 @@ def discover(
         Target.
     names : sequence of str, optional
         Input names (default: DataFrame columns, else ``x_1, ..., x_d``).
-    units : optional
-        SI units of the inputs; accepted for dimensional analysis (not used yet).
+    units : mapping or sequence, optional
+        Units of the inputs, as exponent vectors over fixed base dimensions (for SI:
+        m, s, kg, K, V), by input name or in column order. With ``target_units`` they
+        turn on dimensional analysis: the search first looks for ``y = prefactor *
+        g(dimensionless groups)``, which has fewer variables (see
+        :mod:`kandiscover.dimensional`), then for laws in the raw inputs.
     time_limit : float, optional
         Seconds; the search stops starting new attempts after it.
     seed : int
@@ -125,6 +140,8 @@ def discover(
         The search space and training budget.
     library : Library
         Primitives for the edges.
+    target_units : sequence of float, optional
+        Units of the target, over the same base dimensions as ``units``.
 
     Returns
     -------
@@ -146,7 +163,17 @@ def discover(
     split = _split(Xn, yn, seed)
     symbols = [sympy.Symbol(n) for n in names]
     deadline = math.inf if time_limit is None else t0 + time_limit
-    found, tried = _search(split, symbols, cfg, library, seed, deadline)
+    found: list[Candidate] = []
+    tried: list[str] = []
+    reduction = _reduction(units, target_units, names, Xn)
+    if reduction is not None:
+        # the reduced problem gets half the time: it is smaller, but not every law is
+        # simpler in dimensionless groups (a sum of products becomes a sum of ratios)
+        share = t0 + (deadline - t0) / 2 if math.isfinite(deadline) else deadline
+        found, tried = _search_reduced(reduction, split, symbols, cfg, library, seed, share)
+    if not _has_exact(found, split[3], cfg):
+        more, also = _search(split, symbols, cfg, library, seed, deadline)
+        found, tried = found + more, tried + also
     return _result(found, split, symbols, names, tried, time.perf_counter() - t0)
 
 
@@ -172,6 +199,11 @@ def _search(split, symbols, cfg: SearchConfig, library, seed, deadline):
     views = available_views(X_train, y_train)
     found: list[Candidate] = []
     tried: list[str] = []
+    if X_train.shape[1] == 1:
+        tried.append("univariate")
+        found += _univariate(split, symbols, library, seed, deadline)
+        if _has_exact(found, y_test, cfg):
+            return found, tried
     for att in default_attempts(views, X_train.shape[1], cfg, seed):
         if time.perf_counter() > deadline:
             break
@@ -182,9 +214,83 @@ def _search(split, symbols, cfg: SearchConfig, library, seed, deadline):
             log.info("attempt %s failed: %s", att.label, err)
             continue
         found += cands
-        if any(c.rmse <= cfg.exact_rtol * np.std(y_test) for c in found):
+        if _has_exact(found, y_test, cfg):
             break  # an exact law; more attempts cannot do better
     return found, tried
+
+
+def _univariate(split, symbols, library, seed, deadline) -> list[Candidate]:
+    X_train, y_train = split[:2]
+    exprs = univariate_formulas(X_train[:, 0], y_train, symbols[0], library, seed=seed)
+    out: list[Candidate] = []
+    for expr in exprs:
+        if time.perf_counter() > deadline:
+            break
+        cand = score_formula(expr, symbols, split, "univariate")
+        if cand is not None:
+            out.append(cand)
+    return out
+
+
+def _has_exact(found: list[Candidate], y_test: np.ndarray, cfg: SearchConfig) -> bool:
+    return any(c.rmse <= cfg.exact_rtol * np.std(y_test) for c in found)
+
+
+def _reduction(units, target_units, names, X: np.ndarray) -> Reduction | None:
+    """The dimensional reduction to search first, if units are given and it helps."""
+    if units is None and target_units is None:
+        return None
+    if units is None or target_units is None:
+        raise ValueError("dimensional analysis needs both units (inputs) and target_units")
+    vectors = as_unit_vectors(units, names)
+    if vectors is None:
+        return None
+    reduction = reduce_units(vectors, target_units)
+    if reduction is None or not reduction.applies_to(X):
+        log.info("units give no usable dimensional reduction")
+        return None
+    if reduction.n_groups >= X.shape[1]:
+        return None  # nothing gained: every input is dimensionless already
+    return reduction.oriented(X)
+
+
+def _search_reduced(reduction: Reduction, split, symbols, cfg, library, seed, deadline):
+    """Search ``y / prefactor = g(groups)``; return formulas in the original inputs."""
+    X_train, y_train, X_test, y_test = split
+    prefactor = reduction.prefactor_expr(symbols)
+    if reduction.n_groups == 0:  # a product of powers: only the constant is unknown
+        y_red = reduction.transform(X_train, y_train)[1]
+        guess = sympy.Float(float(np.median(y_red)))
+        cand = score_formula(guess * prefactor, symbols, split, "units")
+        return ([] if cand is None else [cand]), ["units:constant"]
+    taken = {s.name for s in symbols}
+    group_symbols = [sympy.Symbol(_fresh(f"pi{j + 1}", taken)) for j in range(reduction.n_groups)]
+    G_train, r_train = reduction.transform(X_train, y_train)
+    G_test, r_test = reduction.transform(X_test, y_test)
+    reduced = (G_train, r_train, G_test, r_test)
+    if not (np.all(np.isfinite(G_train)) and np.all(np.isfinite(r_train))):
+        return [], []
+    found, tried = _search(reduced, group_symbols, cfg, library, seed, deadline)
+    out: list[Candidate] = []
+    if not found:
+        return out, [f"units:{t}" for t in tried]
+    front = _pareto(found)
+    best = _choose(front)
+    rest = sorted((c for c in front if c is not best), key=lambda c: c.rmse)
+    for c in [best, *rest][:4]:
+        expr = reduction.inverse(c.expr, group_symbols, symbols)
+        cand = score_formula(expr, symbols, split, f"units+{c.view}", c.model)
+        if cand is not None:
+            out.append(cand)
+        if _has_exact(out, y_test, cfg):
+            break
+    return out, [f"units:{t}" for t in tried]
+
+
+def _fresh(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name = "_" + name
+    return name
 
 
 def _pareto(found: list[Candidate]) -> list[Candidate]:

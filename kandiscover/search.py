@@ -37,6 +37,7 @@ __all__ = [
     "attempt_formulas",
     "complexity",
     "default_attempts",
+    "score_formula",
 ]
 
 Hidden = tuple[int | tuple[int, int], ...]
@@ -244,20 +245,29 @@ class _Scorer:
         return self.score(self.view.inverse(expr, self.symbols), model)
 
     def score(self, expr: sympy.Expr, model: KAN | None) -> Candidate | None:
-        """Refit and snap the constants of a formula in the original variables; score it."""
-        X_train, y_train, X_test, y_test = self.split
-        if _infinite(expr):
-            return None
-        Xr, yr = X_train[:2000], y_train[:2000]
-        expr = refit_constants(expr, self.symbols, Xr, yr)
-        if _scores(expr, self.symbols, Xr, yr)[1] > 0.99:  # snapping only pays for good fits
-            expr = snap_constants(expr, self.symbols, Xr, yr, time_limit=5.0)
-        if _infinite(expr):
-            return None
-        rmse, r2 = _scores(expr, self.symbols, X_test, y_test)
-        if not math.isfinite(rmse):
-            return None
-        return Candidate(expr, complexity(expr), rmse, r2, self.view.name, model)
+        return score_formula(expr, self.symbols, self.split, self.view.name, model)
+
+
+def score_formula(
+    expr: sympy.Expr, symbols, split, view: str, model: KAN | None = None
+) -> Candidate | None:
+    """Refit and snap the constants of a formula in the original variables; score it.
+
+    Returns None for a formula that is undefined or not finite on the held-out data.
+    """
+    X_train, y_train, X_test, y_test = split
+    if _infinite(expr):
+        return None
+    Xr, yr = X_train[:2000], y_train[:2000]
+    expr = refit_constants(expr, symbols, Xr, yr)
+    if _scores(expr, symbols, Xr, yr)[1] > 0.99:  # snapping only pays for good fits
+        expr = snap_constants(expr, symbols, Xr, yr, time_limit=5.0)
+    if _infinite(expr):
+        return None
+    rmse, r2 = _scores(expr, symbols, X_test, y_test)
+    if not math.isfinite(rmse):
+        return None
+    return Candidate(expr, complexity(expr), rmse, r2, view, model)
 
 
 def _infinite(expr: sympy.Expr) -> bool:

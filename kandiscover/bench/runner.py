@@ -88,6 +88,7 @@ def evaluate_equation(
     n: int = 1000,
     time_limit: float | None = None,
     config: SearchConfig | None = None,
+    use_units: bool = True,
 ) -> Record:
     """Sample a catalogue equation, discover a law on its training part, judge it.
 
@@ -100,8 +101,16 @@ def evaluate_equation(
     """
     eq = get_equation(name, suite)
     ds = sample_equation(eq, n=n, noise=noise, seed=seed)
+    units = ds.units if use_units else None
     res = discover(
-        ds.X_train, ds.y_train, names=ds.names, time_limit=time_limit, seed=seed, config=config
+        ds.X_train,
+        ds.y_train,
+        names=ds.names,
+        units=None if units is None else [units[n] for n in ds.names],
+        target_units=None if units is None else units[ds.target],
+        time_limit=time_limit,
+        seed=seed,
+        config=config,
     )
     with np.errstate(all="ignore"):
         pred = res.predict(ds.X_test)
