@@ -23,6 +23,7 @@ import sympy
 
 from .data import check_xy
 from .dimensional import Reduction, as_unit_vectors, reduce_units
+from .exhaustive import bivariate_formulas, univariate_formulas
 from .nn.network import KAN
 from .search import (
     Candidate,
@@ -33,7 +34,6 @@ from .search import (
     score_formula,
 )
 from .symbolic.library import DEFAULT_LIBRARY, Library
-from .univariate import univariate_formulas
 from .views import available_views
 
 __all__ = ["ParetoPoint", "Result", "SearchConfig", "complexity", "discover"]
@@ -199,9 +199,9 @@ def _search(split, symbols, cfg: SearchConfig, library, seed, deadline):
     views = available_views(X_train, y_train)
     found: list[Candidate] = []
     tried: list[str] = []
-    if X_train.shape[1] == 1:
-        tried.append("univariate")
-        found += _univariate(split, symbols, library, seed, deadline)
+    if X_train.shape[1] <= 2:  # small enough to search exhaustively first
+        tried.append("exhaustive")
+        found += _exhaustive(split, symbols, library, seed, deadline)
         if _has_exact(found, y_test, cfg):
             return found, tried
     for att in default_attempts(views, X_train.shape[1], cfg, seed):
@@ -219,14 +219,17 @@ def _search(split, symbols, cfg: SearchConfig, library, seed, deadline):
     return found, tried
 
 
-def _univariate(split, symbols, library, seed, deadline) -> list[Candidate]:
+def _exhaustive(split, symbols, library, seed, deadline) -> list[Candidate]:
     X_train, y_train = split[:2]
-    exprs = univariate_formulas(X_train[:, 0], y_train, symbols[0], library, seed=seed)
+    if len(symbols) == 1:
+        exprs = univariate_formulas(X_train[:, 0], y_train, symbols[0], library, seed=seed)
+    else:
+        exprs = bivariate_formulas(X_train, y_train, symbols, library, seed=seed)
     out: list[Candidate] = []
     for expr in exprs:
         if time.perf_counter() > deadline:
             break
-        cand = score_formula(expr, symbols, split, "univariate")
+        cand = score_formula(expr, symbols, split, "exhaustive")
         if cand is not None:
             out.append(cand)
     return out

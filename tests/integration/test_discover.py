@@ -47,3 +47,28 @@ def test_time_limit_is_honoured_and_bad_input_is_named():
         kd.discover(np.where(X > 1.99, np.nan, X), y)
     with pytest.raises(ValueError, match="time_limit"):
         kd.discover(X, y, time_limit=0)
+
+
+@pytest.mark.parametrize("eq_id", ["I.10.7", "III.4.33"])
+def test_units_reduce_relativistic_and_planck_laws_to_one_variable(eq_id):
+    eq = kd.get_equation(eq_id)
+    data = kd.sample_equation(eq, n=1000, seed=0)
+    units = {name: data.units[name] for name in data.names}
+    result = kd.discover(
+        data.X_train,
+        data.y_train,
+        names=data.names,
+        units=units,
+        target_units=data.units[data.target],
+        time_limit=60,
+    )
+    assert kd.symbolic_solution(result.formula, eq.expr), (result.formula, eq.expr)
+    assert result.view.startswith("units")
+    assert result.attempts[0].startswith("units:")
+
+
+def test_units_without_target_units_are_refused():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 2, size=(100, 2))
+    with pytest.raises(ValueError, match="target_units"):
+        kd.discover(X, X[:, 0] * X[:, 1], units=[[1, 0], [0, 1]])
