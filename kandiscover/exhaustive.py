@@ -195,7 +195,7 @@ def _exhaustive(
     U, T = torch.tensor(np.array(us)), torch.tensor(np.array(ts))
     if len(pairs) > shortlist:  # a coarse screen first; only the best pairs are polished
         coarse = fit_edges(
-            U, T, library, top=1, n_a=11, n_b=11, starts=1, refine_steps=0, grid_samples=64
+            U, T, library, top=1, n_a=15, n_b=15, starts=1, refine_steps=4, grid_samples=64
         )
         rel = [f.best.rmse / max(float(t.std()), 1e-300) for f, t in zip(coarse, T, strict=True)]
         keep_rows = sorted(np.argsort(rel, kind="stable")[:shortlist].tolist())

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import sympy
 
+from kandiscover.exhaustive import univariate_formulas
 from kandiscover.symbolic.equivalence import symbolic_solution
 from kandiscover.symbolic.library import DEFAULT_LIBRARY
-from kandiscover.exhaustive import univariate_formulas
 
 x = sympy.Symbol("x")
 CASES = [
