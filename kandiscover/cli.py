@@ -57,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--time-limit", type=_positive_float, default=None, metavar="S")
     d.add_argument("--json", default=None, metavar="OUT", help="write the result as JSON")
     d.add_argument("--drop-nonfinite", action="store_true", help="drop rows with NaN or inf")
+    d.add_argument(
+        "--units",
+        default=None,
+        metavar="UNITS.json",
+        help='units of every column, target included, e.g. {"v": [1, -1, 0, 0, 0], ...} '
+        "(exponents of m, s, kg, K, V): turns on dimensional analysis",
+    )
     m = sub.add_parser("demo", help="rediscover a built-in catalogue equation")
     m.add_argument("--equation", default=DEMO_EQUATION, help=f"(default {DEMO_EQUATION})")
     m.add_argument("--seed", type=int, default=0)
@@ -124,12 +131,36 @@ def _read_csv(path: str, target: str, drop: bool) -> Any:
                 print(f"kandiscover: {w.message}", file=sys.stderr)
 
 
+def _read_units(path: str, columns: list[str]) -> dict[str, list[float]]:
+    """Units by column from a JSON object; every column must be listed."""
+    with open(path, encoding="utf-8") as fh:
+        try:
+            units = json.load(fh)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path} is not valid JSON: {err}") from err
+    if not isinstance(units, dict):
+        raise ValueError(f"{path} must hold a JSON object mapping column names to unit vectors")
+    missing = [c for c in columns if c not in units]
+    if missing:
+        raise ValueError(f"{path} gives no units for the column(s) {missing}")
+    return {c: units[c] for c in columns}
+
+
 def _discover(args: argparse.Namespace) -> int:
     from .discover import discover
     from .export import to_sympy_string
 
     X, y, names = _read_csv(args.data, args.target, args.drop_nonfinite)
-    result = discover(X, y, names=names, time_limit=args.time_limit, seed=args.seed)
+    units = _read_units(args.units, [*names, args.target]) if args.units else None
+    result = discover(
+        X,
+        y,
+        names=names,
+        units=None if units is None else [units[n] for n in names],
+        target_units=None if units is None else units[args.target],
+        time_limit=args.time_limit,
+        seed=args.seed,
+    )
     print(f"{args.target} = {result.formula}")
     print(f"LaTeX: {result.latex}")
     print(f"R^2 (test): {result.r2_test:.6f}   complexity: {result.complexity}")

@@ -37,6 +37,33 @@ def test_discover_recovers_a_product(tmp_path, capsys):
     assert all({"formula", "complexity", "rmse", "r2"} <= set(p) for p in result["pareto"])
 
 
+def test_discover_with_units_finds_the_relativistic_mass(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"m0": rng.uniform(1, 5, 400), "v": rng.uniform(1, 2, 400)})
+    frame["c"] = rng.uniform(3, 10, 400)
+    frame["m"] = frame["m0"] / np.sqrt(1 - frame["v"] ** 2 / frame["c"] ** 2)
+    mass, speed = [0, 0, 1, 0, 0], [1, -1, 0, 0, 0]
+    units = tmp_path / "units.json"
+    units.write_text(json.dumps({"m0": mass, "v": speed, "c": speed, "m": mass}))
+    data = tmp_path / "data.csv"
+    frame.to_csv(data, index=False)
+    argv = ["discover", str(data), "--target", "m", "--units", str(units), "--time-limit", "60"]
+    assert main(argv) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("m = "))
+    found = parse_formula(line[4:], variables=["m0", "v", "c"])
+    m0, v, c = sympy.symbols("m0 v c")
+    assert symbolic_solution(found, m0 / sympy.sqrt(1 - v**2 / c**2))
+
+
+def test_units_file_must_name_every_column(tmp_path, capsys):
+    frame = pd.DataFrame({"a": np.arange(1.0, 21.0), "b": np.arange(21.0, 1.0, -1) ** 2})
+    data, units = tmp_path / "data.csv", tmp_path / "units.json"
+    frame.to_csv(data, index=False)
+    units.write_text(json.dumps({"a": [1, 0]}))
+    assert main(["discover", str(data), "--target", "b", "--units", str(units)]) == 2
+    assert "no units for the column(s) ['b']" in capsys.readouterr().err
+
+
 def test_bench_writes_a_solved_record_and_resumes(tmp_path, capsys):
     out = tmp_path / "bench.jsonl"
     argv = ["bench", "--equations", "I.12.1", "--out", str(out), "--n", "300"]
