@@ -162,7 +162,7 @@ def bivariate_formulas(
     a, b = sympy.Symbol("_a"), sympy.Symbol("_b")
     real = dict(zip((a, b), symbols, strict=True))
     inners = [e.xreplace(real) for e in _pair_inners(a, b)]
-    transforms = _transforms(np.asarray(y, float), list(symbols), (1,))
+    transforms = _transforms(np.asarray(y, float), list(symbols), (1, -1))
     return _exhaustive(X, y, list(symbols), inners, transforms, library, max_rows, keep, seed)
 
 
