@@ -8,7 +8,7 @@ a trained network. Every candidate has the form
 
 with ``f`` any primitive of the library (fitted by :func:`fit_edges`, all at once), ``h``
 a parameter-free inner function (``x``, ``x^2``, ``1/x``, ``exp(s x)``, ...) and ``T`` a
-transform of the target (``y``, ``log|y|``, ``y^2``, ``y/x``, ``x y``). So
+transform of the target (``y``, ``log|y|``, ``y^2``, ``y / x^p`` for ``p = +-1, +-2``). So
 ``1/sqrt(1 - x^2)`` (``h = x^2``, ``f = 1/sqrt``), ``1/(exp(x) - 1)`` (``h = exp``,
 ``f = 1/x``) and ``x/sqrt(1 - x^2)`` (``T = y/x``) are each one fit.
 """
@@ -137,7 +137,7 @@ def univariate_formulas(
         Formulas with float constants (refit and snap them before judging).
     """
     X = np.asarray(x, float).reshape(-1, 1)
-    transforms = _transforms(np.asarray(y, float), [symbol], (1, -1))
+    transforms = _transforms(np.asarray(y, float), [symbol], (1, -1, 2, -2))
     return _exhaustive(X, y, [symbol], _inners(symbol), transforms, library, max_rows, keep, seed)
 
 
@@ -193,22 +193,23 @@ def _exhaustive(
     if not pairs:
         return []
     U, T = torch.tensor(np.array(us)), torch.tensor(np.array(ts))
+    fits: list = []
     if len(pairs) > shortlist:  # a coarse screen first; only the best pairs are polished
-        coarse = fit_edges(
-            U, T, library, top=1, n_a=15, n_b=15, starts=1, refine_steps=4, grid_samples=64
+        coarse = fit_edges(  # on a quarter of the rows: a screen, not a fit
+            U[:, :64], T[:, :64], library, top=1, n_a=11, n_b=11, starts=1, refine_steps=8
         )
+        fits += zip(pairs, coarse, U, strict=True)  # a lucky coarse fit may be the best
         rel = [f.best.rmse / max(float(t.std()), 1e-300) for f, t in zip(coarse, T, strict=True)]
-        keep_rows = sorted(np.argsort(rel, kind="stable")[:shortlist].tolist())
-        pairs = [pairs[i] for i in keep_rows]
-        U, T = U[keep_rows], T[keep_rows]
-    fits = fit_edges(U, T, library, top=2, n_a=21, n_b=21, starts=2, refine_steps=12)
+        rows = sorted(np.argsort(rel, kind="stable")[:shortlist].tolist())
+        pairs, U, T = [pairs[i] for i in rows], U[rows], T[rows]
+    fits += zip(pairs, fit_edges(U, T, library, top=2), U, strict=True)
     scored = []
     floor = 1e-9 * float(np.std(y))  # below this, accurate formulas tie on error
-    for (inner, tr), fit, u in zip(pairs, fits, U, strict=True):
+    for (inner, tr), fit, u in fits:
         for cand in fit.candidates:
             with np.errstate(all="ignore"):
                 pred = tr.undo(X, cand.evaluate(u, library).numpy())
-            rmse = float(np.sqrt(np.mean((pred - y) ** 2)))
+                rmse = float(np.sqrt(np.mean((pred - y) ** 2)))
             if np.isfinite(rmse):
                 size = _size(inner) + library[cand.primitive].complexity + 4 + len(tr.name)
                 scored.append((size, max(rmse, floor), (cand, inner, tr)))
