@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--time-limit", type=_positive_float, default=None, metavar="S")
     b.add_argument("--n", type=_positive_int, default=1000, help="samples per equation")
     b.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler")
+    b.add_argument(
+        "--no-units", action="store_true", help="do not pass the catalogue's units (ablation)"
+    )
     r = sub.add_parser("report", help="summarize a benchmark JSONL file")
     r.add_argument("results", metavar="F.jsonl")
     r.add_argument("--markdown", default=None, metavar="OUT.md", help="write the report")
@@ -222,6 +225,8 @@ def _bench(args: argparse.Namespace) -> int:
 
     tasks = make_tasks(args.suite, args.equations, range(args.seeds), args.noise)
     options = {"suite": args.suite, "n": args.n, "time_limit": args.time_limit}
+    if args.no_units:
+        options["use_units"] = False
     before = len(tasks)
     written = run_bench(
         tasks, args.out, options=options, jobs=args.jobs, scheduler=args.scheduler, progress=True

@@ -92,12 +92,17 @@ def evaluate_equation(
 ) -> Record:
     """Sample a catalogue equation, discover a law on its training part, judge it.
 
+    With ``use_units`` (the default) the catalogue's SI units of the inputs and of the
+    target are passed to :func:`discover`, which then tries dimensional analysis first
+    (as AI Feynman does); ``use_units=False`` gives the data alone.
+
     Returns
     -------
     dict
         ``name, seed, noise, formula, truth, symbolic_solution, accuracy_solution,
-        r2_test, seconds, complexity``; ``r2_test`` is measured on the test part of the
-        sampled data set (noise-free targets).
+        r2_test, seconds, complexity, view, attempts``. ``r2_test`` is measured on the
+        test part of the sampled data set (noise-free targets); ``view`` says where the
+        formula came from (e.g. ``"units+exhaustive"``), ``attempts`` what was tried.
     """
     eq = get_equation(name, suite)
     ds = sample_equation(eq, n=n, noise=noise, seed=seed)
@@ -126,6 +131,8 @@ def evaluate_equation(
         "r2_test": _finite_or_none(r2_score(ds.y_test, pred)) if finite else None,
         "seconds": float(res.seconds),
         "complexity": int(res.complexity),
+        "view": res.view,
+        "attempts": list(res.attempts),
     }
 
 

@@ -74,6 +74,7 @@ def test_bench_writes_a_solved_record_and_resumes(tmp_path, capsys):
     assert record["symbolic_solution"] is True
     assert record["accuracy_solution"] is True
     assert {"formula", "truth", "r2_test", "seconds", "complexity", "seed", "noise"} <= set(record)
+    assert record["view"] and record["attempts"]
     assert main(argv) == 0  # resumed: nothing left to run
     assert len(read_records(out)) == 1
     assert "0 run(s) written" in capsys.readouterr().out
