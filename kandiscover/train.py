@@ -243,7 +243,7 @@ class _Run:
         self.optimizer = self._make_optimizer()
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        params = self.params = [p for p in self.model.parameters() if p.requires_grad]
+        params = self.params = _trainable_parameters(self.model)
         if isinstance(self.opt_spec, LBFGS):
             return torch.optim.LBFGS(
                 params,
@@ -259,7 +259,9 @@ class _Run:
     def objective(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         pred, edges = _forward(self.model, x, with_edges=self.sparsity > 0)
         data = self.loss(pred, y)
-        pen = sparsity_penalty(*edges, self.entropy) if edges else data.new_zeros(())
+        if not edges:  # no penalty: the objective is the data loss itself
+            return data, data, data.new_zeros(())
+        pen = sparsity_penalty(*edges, self.entropy)
         return data + self.sparsity * pen, data, pen
 
     def _batch(self) -> tuple[Tensor, Tensor]:
@@ -281,11 +283,11 @@ class _Run:
             for p in self.params:  # einsum may leave strided gradients; L-BFGS views them
                 if p.grad is not None and not p.grad.is_contiguous():
                     p.grad = p.grad.contiguous()
-            last[:] = [tuple(t.detach() for t in terms)]
+            last[:] = [terms]
             return terms[0]
 
         self.optimizer.step(closure)
-        return last[0]
+        return tuple(t.detach() for t in last[0])
 
     def train(self, steps, schedule, patience, progress, time_limit) -> History:
         h, t0 = self.history, time.perf_counter()
@@ -340,6 +342,17 @@ class _Run:
             h.val_loss.append(float(self.loss(self.model(self.val[0]), self.val[1])))
         log.debug("step %d loss %.3e penalty %.3e", s + 1, float(data), float(pen))
         return True
+
+
+def _trainable_parameters(model: KAN) -> list[Tensor]:
+    """The parameters that can move: those requiring a gradient, less the symbolic affines
+    ``(a, b, c, d)`` of layers without symbolic edges (their gradient is always zero)."""
+    idle = {
+        id(layer.sym_affine)
+        for layer in model.layers
+        if not bool((layer.sym_mask * layer.mask).any())
+    }
+    return [p for p in model.parameters() if p.requires_grad and id(p) not in idle]
 
 
 def _snapshot(model: KAN) -> dict[str, Tensor]:

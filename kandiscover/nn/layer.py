@@ -151,16 +151,21 @@ class KANLayer(nn.Module):
         coef = self.coef * self.scales[..., 1:2]
         slopes = torch.einsum("oik,eik->oie", coef, self.end_derivs)
         w = torch.cat([coef, slopes, self.scales[..., 0:1]], dim=-1)
-        return w * (self.mask * (1.0 - self.sym_mask)).unsqueeze(-1)
+        return w * self._numeric_mask().unsqueeze(-1)
+
+    def _numeric_mask(self) -> Tensor:
+        """1 for the edges computed by their spline and base function, shape (n_out, n_in)."""
+        return torch.addcmul(self.mask, self.mask, self.sym_mask, value=-1.0)
 
     def forward(self, x: Tensor) -> Tensor:
         """Evaluate the layer, ``x`` of shape (batch, n_in) -> (batch, n_out)."""
-        w = self.weights()
         if self.fused and self.uniform and self.base == "silu":
-            out = uniform_spline_linear(x, w, self.bias, self.grid_ends, self.k)
+            mask = self._numeric_mask()
+            params = (self.coef, self.scales, self.bias, mask)
+            out = uniform_spline_linear(x, *params, self.grid_ends, self.end_derivs, self.k)
         else:
             feats = self.features(x).reshape(x.shape[0], -1)
-            out = torch.addmm(self.bias, feats, w.reshape(self.n_out, -1).T)
+            out = torch.addmm(self.bias, feats, self.weights().reshape(self.n_out, -1).T)
         if self.sym_functions:
             out = out + self._symbolic_sum(x)
         return out

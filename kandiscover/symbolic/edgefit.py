@@ -373,7 +373,9 @@ def _rank(
     complexity = torch.tensor([p.complexity for p in library], dtype=torch.float64)
     score = selection_score(mse, var_ref, n, complexity.to(y.device), weight=weight, floor=floor)
     r2 = torch.where(torch.isfinite(mse), 1 - mse / var_ref, torch.full_like(mse, -math.inf))
-    key = score + 1e-9 * complexity.to(y.device)  # ties go to the simpler primitive
+    # scores equal to 1e-6 nats are ties (sin and a shifted cos fit the same curve, their
+    # scores differ by roundoff): ties go to the simpler primitive, then to library order
+    key = torch.round(score * 1e6) / 1e6 + 1e-9 * complexity.to(y.device)
     order = torch.argsort(key, dim=1, stable=True)[:, :top]
     names = library.names
     rows = torch.stack([params[..., 0], params[..., 1], params[..., 2], params[..., 3]], -1)
