@@ -201,7 +201,7 @@ def _search(split, symbols, cfg: SearchConfig, library, seed, deadline):
     tried: list[str] = []
     if X_train.shape[1] <= 2:  # small enough to search exhaustively first
         tried.append("exhaustive")
-        found += _exhaustive(split, symbols, library, seed, deadline)
+        found += _exhaustive(split, symbols, cfg, library, seed, deadline)
         if _has_exact(found, y_test, cfg):
             return found, tried
     for att in default_attempts(views, X_train.shape[1], cfg, seed):
@@ -219,7 +219,8 @@ def _search(split, symbols, cfg: SearchConfig, library, seed, deadline):
     return found, tried
 
 
-def _exhaustive(split, symbols, library, seed, deadline) -> list[Candidate]:
+def _exhaustive(split, symbols, cfg, library, seed, deadline) -> list[Candidate]:
+    """Score the exhaustive search's formulas, most promising first, until one is exact."""
     X_train, y_train = split[:2]
     if len(symbols) == 1:
         exprs = univariate_formulas(X_train[:, 0], y_train, symbols[0], library, seed=seed)
@@ -232,6 +233,8 @@ def _exhaustive(split, symbols, library, seed, deadline) -> list[Candidate]:
         cand = score_formula(expr, symbols, split, "exhaustive")
         if cand is not None:
             out.append(cand)
+            if _has_exact([cand], split[3], cfg):
+                break
     return out
 
 
