@@ -24,6 +24,7 @@ import numpy as np
 import sympy
 import torch
 
+from .search import complexity
 from .symbolic.edgefit import fit_edges
 from .symbolic.library import Library
 
@@ -211,14 +212,10 @@ def _exhaustive(
                 pred = tr.undo(X, cand.evaluate(u, library).numpy())
                 rmse = float(np.sqrt(np.mean((pred - y) ** 2)))
             if np.isfinite(rmse):
-                size = _size(inner) + library[cand.primitive].complexity + 4 + len(tr.name)
+                size = complexity(inner) + library[cand.primitive].complexity + 4 + len(tr.name)
                 scored.append((size, max(rmse, floor), (cand, inner, tr)))
     front = _front(scored, keep, len(y))
     return [tr.inverse(cand.to_sympy(inner, library)) for cand, inner, tr in front]
-
-
-def _size(expr: sympy.Expr) -> int:
-    return sum(1 for _ in sympy.preorder_traversal(expr))
 
 
 def _front(scored: list[tuple[int, float, Any]], keep: int, n: int) -> list[Any]:
