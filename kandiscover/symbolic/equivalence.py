@@ -75,8 +75,11 @@ def _numeric_constancy(expr: sympy.Expr, symbols: list, rng: np.random.Generator
     if not symbols:
         return True
     fn = sympy.lambdify(symbols, expr, "numpy")
-    for low, high in ((0.5, 2.0), (0.1, 0.9), (-2.0, 2.0)):
-        pts = rng.uniform(low, high, size=(len(symbols), _N_POINTS))
+    # real points first; then the same points as complex numbers, so that sqrt or log of
+    # a negative value continues analytically instead of giving NaN on both sides
+    ranges = ((0.5, 2.0, float), (0.1, 0.9, float), (-2.0, 2.0, float), (0.5, 2.0, complex))
+    for low, high, kind in ranges:
+        pts = rng.uniform(low, high, size=(len(symbols), _N_POINTS)).astype(kind)
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:

@@ -75,3 +75,13 @@ def test_r2_and_accuracy_solution():
     assert not accuracy_solution(t, np.full_like(t, np.nan))
     with pytest.raises(ValueError, match="equal shapes"):
         r2_score(t, t[:-1])
+
+
+def test_formulas_undefined_on_real_points_are_decided_numerically(monkeypatch):
+    # sqrt of a mostly negative argument is NaN on real random points; complex points
+    # decide it without SymPy's simplify (which can run for minutes)
+    monkeypatch.setattr(sympy, "simplify", lambda e: pytest.fail("simplify was called"))
+    x, c = sympy.symbols("x c")
+    truth = sympy.sqrt(x**2 / c**2 - 10)
+    assert symbolic_solution(sympy.Float(3.0) * sympy.sqrt(x**2 / c**2 - 10), truth)
+    assert not symbolic_solution(sympy.sqrt(x**2 / c**2 - 9), truth)
