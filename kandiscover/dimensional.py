@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-__all__ = ["Reduction", "reduce_units", "units_matrix"]
+__all__ = ["Reduction", "as_unit_vectors", "reduce_units", "units_matrix"]
 
 Exponents = tuple[Fraction, ...]
 
@@ -208,11 +208,9 @@ def _solve(basis: sympy.Matrix, rhs: sympy.Matrix) -> list[Fraction] | None:
     return [Fraction(int(sympy.fraction(v)[0]), int(sympy.fraction(v)[1])) for v in sol]
 
 
-def _size(red: Reduction) -> int:
+def _size(red: Reduction) -> Fraction:
     """Total size of the exponents (the simpler the groups, the smaller)."""
-    total = sum(abs(p) for p in red.prefactor)
-    total += sum(abs(e) for g in red.groups for e in g)
-    return int(total * 1000)
+    return sum(abs(e) for exps in (red.prefactor, *red.groups) for e in exps)
 
 
 def _power_product(X: np.ndarray, exps: Exponents) -> np.ndarray:

@@ -74,8 +74,9 @@ class Result:
     names : tuple of str
         Input names, in column order.
     view : str
-        The view the formula came from: ``"raw"``, ``"log"``, or for a law found in
-        dimensionless groups ``"units"``, ``"units+raw"``, ``"units+log"``.
+        Where the formula came from: ``"raw"`` or ``"log"`` (a KAN in that view),
+        ``"exhaustive"`` (the search for one or two variables), and with a ``"units+"``
+        prefix the same in dimensionless groups (``"units"`` alone: a product of powers).
     """
 
     formula: sympy.Expr

@@ -27,6 +27,7 @@ import torch
 from .search import complexity
 from .symbolic.edgefit import fit_edges
 from .symbolic.library import Library
+from .views import target_sign
 
 __all__ = ["bivariate_formulas", "univariate_formulas"]
 
@@ -85,7 +86,7 @@ def _scaled(symbol: sympy.Symbol, j: int, power: int) -> _Transform:
 def _transforms(y: np.ndarray, symbols: list[sympy.Symbol], powers: tuple[int, ...]):
     out = [_Transform("y", lambda X, y: y, lambda e: e, lambda X, t: t)]
     out += [_scaled(s, j, p) for j, s in enumerate(symbols) for p in powers]
-    sign = 1.0 if np.all(y > 0) else (-1.0 if np.all(y < 0) else 0.0)
+    sign = target_sign(y)
     if sign:
         out += [
             _Transform(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-__all__ = ["View", "available_views"]
+__all__ = ["View", "available_views", "target_sign"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,12 @@ def available_views(X: np.ndarray, y: np.ndarray) -> list[View]:
     raw = View("raw", tuple(False for _ in range(X.shape[1])))
     positive = tuple(bool(np.all(X[:, j] > 0)) for j in range(X.shape[1]))
     views = [raw]
-    sign = 1.0 if np.all(y > 0) else (-1.0 if np.all(y < 0) else 0.0)
+    sign = target_sign(y)
     if sign:
         views.append(View("log", positive, log_target=True, sign=sign))
     return views
+
+
+def target_sign(y: np.ndarray) -> float:
+    """``1`` if every value is positive, ``-1`` if every value is negative, else ``0``."""
+    return 1.0 if np.all(y > 0) else (-1.0 if np.all(y < 0) else 0.0)
