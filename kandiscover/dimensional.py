@@ -143,7 +143,7 @@ def reduce_units(
     subsets = itertools.combinations(range(d), r)
     if d > max_inputs:
         subsets = iter([tuple(A.rref()[1])])
-    best: tuple[int, Reduction] | None = None
+    best: tuple[Fraction, Reduction] | None = None
     for pivots in subsets:
         candidate = _reduction(A, b, list(pivots))
         if candidate is None:
