@@ -1,192 +1,311 @@
-"""A fused forward/backward for the numeric part of a layer on a uniform grid.
+"""Hand-written forward and backward passes of KAN layers on uniform grids.
 
-Autograd would record about forty small operations per layer (weight assembly, basis,
-extension, base function, contraction); for the small networks KANs are used with,
-their fixed overhead dominates a training step. This function does the same
-mathematics with a hand-written backward:
+Autograd would record some forty small operations per layer (weight assembly, basis,
+extension, base function, contraction); for the small networks KANs are used with, their
+fixed cost dominates a training step. Here a whole stack of layers is one autograd node
+whose backward is written out:
 
-* the weights of :meth:`KANLayer.weights` are assembled inside, from the spline
-  coefficients, the scales, the mask and the basis derivatives at the grid ends;
-* the features of :meth:`KANLayer.features` are built feature-major and batch-last,
-  shape ``(G + k + 3, n_in, batch)``, so that the forward pass is one matrix product
-  and the backward pass two;
-* when the inputs need a gradient, the derivative of every feature is built in the same
-  pass (one scatter for both), so that the input gradient is a product and a sum.
+* the features of a layer are ``(batch, n_in, G + k + 1)``: the ``G + k`` spline basis
+  functions, continued outside the grid as the straight line that touches them at the
+  grid end, and the SiLU base function. On a uniform grid only ``k + 1`` basis functions
+  live at a point, each a fixed polynomial of the position ``u`` in its grid interval,
+  so all of them come from one small matrix product and one scatter. Beyond the grid
+  the polynomials are continued by their tangent at the end (``P(1) + (u - 1) P'(1)``),
+  which is the linear extension of :meth:`KANLayer.features`;
+* the weights ``[coef * spline_scale, base_scale]``, masked, make the forward pass one
+  matrix product per layer and the backward pass two;
+* the derivative of the features in the input, needed to pass the gradient down a layer,
+  comes from the same polynomial product: the slopes of the live functions and of the
+  base function, gathered where the features were scattered.
 
-Its backward is first order only. Code that differentiates twice through the inputs
-(physics-informed losses) switches the layer to the plain autograd path (see
-``KANLayer.fused``).
+The same two functions, :func:`network_forward` and :func:`network_backward`, serve the
+autograd node (:func:`uniform_network`) and the L-BFGS fast path of :func:`kandiscover.fit`,
+which keeps the first layer's features for a whole optimiser run (the inputs and grids do
+not change between its evaluations).
+
+The backward is first order only. Code that differentiates twice through the inputs
+(physics-informed losses) switches the layers to the plain autograd path
+(see ``KANLayer.fused``).
 """
 
 from __future__ import annotations
 
 import functools
+import weakref
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
 from . import bspline
 
-__all__ = ["uniform_spline_linear"]
+__all__ = [
+    "FeatureCache",
+    "LayerArgs",
+    "network_backward",
+    "network_forward",
+    "uniform_network",
+]
+
+
+class LayerArgs(NamedTuple):
+    """What the fused passes need of one layer."""
+
+    coef: Tensor  # (n_out, n_in, G + k) spline coefficients
+    scales: Tensor  # (n_out, n_in, 2) base and spline scale of every edge
+    bias: Tensor  # (n_out,)
+    mask: Tensor  # (n_out, n_in) 1 for the numeric edges that are on, else 0
+    grid_ends: Tensor  # (3, n_in) left grid end, right grid end, 1 / knot spacing
+    k: int  # spline order
+    n_mult: int  # product nodes fed by the last 2 * n_mult outputs
+
+
+class Features(NamedTuple):
+    """The features of one layer's inputs and what the backward pass needs of them."""
+
+    values: Tensor  # (batch, n_in * (G + k + 1))
+    index: Tensor | None  # (k + 1, batch, n_in) flat positions of the live basis functions
+    slopes: Tensor | None  # (k + 1, batch, n_in) their derivatives in x
+    base_slope: Tensor | None  # (batch, n_in) derivative of the base function
 
 
 @functools.lru_cache(maxsize=64)
-def _value_and_slope_matrix(k: int, dtype: torch.dtype, device: torch.device) -> Tensor:
-    """Polynomials in ``u`` of the ``k + 1`` live basis functions, then of their
-    derivatives in ``u``: row ``r`` holds the coefficients of ``1, u, ..., u^k``, shape
-    (2k + 2, k + 1)."""
-    rows = bspline._piece_matrix(k, dtype, device)  # (k + 1 powers, k + 1 functions)
-    slopes = torch.zeros_like(rows)
-    slopes[:-1] = rows[1:] * torch.arange(1, k + 1, dtype=dtype, device=device)[:, None]
-    return torch.cat([rows, slopes], dim=1).T.contiguous()
-
-
-def _local_basis(u: Tensor, k: int, with_slopes: bool) -> Tensor:
-    """Values (and slopes in ``u``) of the live basis functions at ``u``.
+def _polynomials(k: int, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:
+    """Matrix and constant column that turn the rows ``[u_c, ..., u_c^k, d, d u_c, ...,
+    d u_c^(k-1)]`` (``u_c`` the position clamped to its grid interval, ``d = u - u_c``)
+    into the values ``P(u_c) + d P'(u_c)`` and the slopes ``P'(u_c)`` of the ``k + 1``
+    live functions.
 
     Returns
     -------
-    Tensor of shape (1 or 2, k + 1, *u.shape)
+    (Tensor of shape (2k + 2, 2k), Tensor of shape (2k + 2, 1))
     """
-    coef = _value_and_slope_matrix(k, u.dtype, u.device)[: (2 if with_slopes else 1) * (k + 1)]
-    powers = [u]
-    for _ in range(k - 1):
-        powers.append(powers[-1] * u)
-    stacked = torch.stack(powers).view(k, -1)  # u, u^2, ..., u^k
-    return torch.addmm(coef[:, :1], coef[:, 1:], stacked).view(-1, k + 1, *u.shape)
+    piece = bspline._piece_matrix(k, torch.float64, torch.device("cpu"))  # [power, function]
+    deriv = piece[1:] * torch.arange(1, k + 1, dtype=torch.float64)[:, None]  # of P', by power
+    mat = torch.zeros(2 * k, 2 * k + 2, dtype=torch.float64)
+    mat[:k, : k + 1] = piece[1:]  # P(u_c)
+    mat[k:, : k + 1] = deriv  # d * P'(u_c)
+    mat[: k - 1, k + 1 :] = deriv[1:]  # P'(u_c), non-constant powers
+    const = torch.cat([piece[0], deriv[0]])[:, None]
+    return mat.T.to(dtype=dtype, device=device), const.to(dtype=dtype, device=device)
 
 
-def _features(x: Tensor, ends: Tensor, k: int, n_basis: int, with_slopes: bool) -> Tensor:
-    """Features of :meth:`KANLayer.features`, feature-major and batch-last.
-
-    Returns
-    -------
-    Tensor of shape (1 or 2, G + k + 3, n_in, batch)
-        ``[0]`` the features; ``[1]`` (with ``with_slopes``) their derivatives in ``x``.
-    """
-    xt = x.T.contiguous()  # (n_in, batch)
-    ends = ends.unsqueeze(-1)
-    dist = xt - ends[:2]  # distances to both grid ends
-    n_int = n_basis - k
-    t = (dist[0] * ends[2]).clamp_(0.0, float(n_int))
-    j = t.floor().clamp_max_(n_int - 1)  # grid interval, the last one closed
-    local = _local_basis(t - j, k, with_slopes)  # (S, k + 1, n_in, batch)
-    index = j.long() + bspline._arange(k + 1, x.device).view(-1, 1, 1)
-    out = x.new_zeros(local.shape[0], n_basis + 3, *xt.shape)
-    ext, base = out[0, n_basis:].split(2)
-    torch.clamp(dist, *_extension_bounds(x.dtype, x.device), out=ext)  # below, above
-    sig = torch.sigmoid(xt)
-    torch.mul(xt, sig, out=base[0])  # SiLU
-    if with_slopes:
-        d_ext, d_base = out[1, n_basis:].split(2)
-        torch.ne(ext, 0.0, out=d_ext)  # 1 outside the grid, on the side it left
-        torch.addcmul(sig, base[0], 1.0 - sig, out=d_base[0])
-        inside_slope = torch.addcmul(ends[2], d_ext.sum(0), ends[2], value=-1.0)
-        local[1].mul_(inside_slope)  # the clamped basis is flat outside the grid
-    out.scatter_(1, index.expand(local.shape[0], *index.shape), local)
-    return out
+@functools.lru_cache(maxsize=8)
+def _row_starts(batch: int, n_in: int, n_feats: int, k: int, device: torch.device) -> Tensor:
+    """Flat position of the first feature of every (function, sample, input), shape
+    (k + 1, batch, n_in)."""
+    start = torch.arange(batch * n_in, device=device).view(batch, n_in) * n_feats
+    return start + torch.arange(k + 1, device=device).view(-1, 1, 1)
 
 
-@functools.lru_cache(maxsize=64)
-def _extension_bounds(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:
-    """Clamp bounds that turn the distances to the grid ends into ``min(x - lo, 0)`` and
-    ``max(x - hi, 0)``: shape (2, 1, 1) each."""
-    inf = float("inf")
-    lower = torch.tensor([-inf, 0.0], dtype=dtype, device=device).view(2, 1, 1)
-    upper = torch.tensor([0.0, inf], dtype=dtype, device=device).view(2, 1, 1)
-    return lower, upper
+def features(x: Tensor, grid_ends: Tensor, k: int, n_basis: int, with_slopes: bool) -> Features:
+    """Features of the inputs ``x`` (batch, n_in) of a layer on a uniform grid."""
+    batch, n_in = x.shape
+    inv_h = grid_ends[2]
+    t = (x - grid_ends[0]) * inv_h  # grid position in knot spacings
+    j = t.floor().clamp_(0, n_basis - k - 1).nan_to_num_(0.0)  # NaN inputs stay NaN below
+    rows = x.new_empty(2 * k, batch, n_in)
+    u = t.sub_(j)
+    uc = torch.clamp(u, 0.0, 1.0, out=rows[0])
+    torch.sub(u, uc, out=rows[k])
+    for p in range(1, k):
+        torch.mul(rows[p - 1], uc, out=rows[p])
+        torch.mul(rows[k + p - 1], uc, out=rows[k + p])
+    mat, const = _polynomials(k, x.dtype, x.device)
+    poly = torch.addmm(const, mat, rows.view(2 * k, -1)).view(2, k + 1, batch, n_in)
+    index = _row_starts(batch, n_in, n_basis + 1, k, x.device) + j.to(torch.long)
+    values = x.new_zeros(batch, n_in, n_basis + 1)
+    values.view(-1).scatter_(0, index.view(-1), poly[0].view(-1))
+    sig = torch.sigmoid(x)
+    silu = torch.mul(x, sig, out=values[..., n_basis])
+    if not with_slopes:
+        return Features(values.view(batch, -1), None, None, None)
+    base_slope = torch.addcmul(sig, silu, 1.0 - sig)
+    return Features(values.view(batch, -1), index, poly[1].mul_(inv_h), base_slope)
 
 
-def _weights(coef: Tensor, masked_scales: Tensor, end_derivs: Tensor) -> Tensor:
-    """The weights of :meth:`KANLayer.weights`, feature-major: shape (n_out, G + k + 3, n_in).
-
-    ``masked_scales`` are the scales times the mask, shape (n_out, 2, n_in).
-    """
-    base_scale, spline_scale = masked_scales.split(1, dim=1)
-    spline = coef.transpose(1, 2) * spline_scale  # (out, basis, in)
-    slopes = (spline.unsqueeze(1) * end_derivs.transpose(1, 2)).sum(2)  # (out, 2, in)
-    return torch.cat([spline, slopes, base_scale], dim=1)
+def _input_grad(g_feats: Tensor, f: Features) -> Tensor:
+    """Gradient of the inputs from that of the features, (batch, n_in * F)."""
+    live = g_feats.view(-1).index_select(0, f.index.view(-1)).view(f.index.shape)
+    g = (live * f.slopes).sum(0)
+    n_in = f.base_slope.shape[1]
+    return g.addcmul_(g_feats.view(g.shape[0], n_in, -1)[..., -1], f.base_slope)
 
 
-def _weight_grads(gw, coef, masked_scales, mask, end_derivs) -> tuple[Tensor, Tensor]:
-    """Gradients of the coefficients and the scales from the gradient ``gw`` of the weights."""
-    n_basis = coef.shape[-1]
-    g_basis, g_ends, g_base = gw.split([n_basis, 2, 1], dim=1)
-    g_spline = g_basis + (g_ends.unsqueeze(2) * end_derivs.transpose(1, 2)).sum(1)
-    g_coef = (g_spline * masked_scales[:, 1:]).transpose(1, 2)
-    g_spline_scale = (g_spline * coef.transpose(1, 2)).sum(1, keepdim=True)
-    g_scales = torch.cat([g_base, g_spline_scale], dim=1).transpose(1, 2) * mask.unsqueeze(-1)
+def weights(coef: Tensor, scales: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    """The weights ``[coef * spline_scale, base_scale] * mask``, shape (n_out, n_in * F),
+    and the masked scales (n_out, n_in, 2)."""
+    masked = scales * mask.unsqueeze(-1)
+    w = torch.cat([coef * masked[..., 1:], masked[..., :1]], dim=2)
+    return w.view(coef.shape[0], -1), masked
+
+
+def weight_grads(g_w: Tensor, coef: Tensor, masked: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    """Gradients of the coefficients and the scales from that of the weights."""
+    g_w = g_w.view(*coef.shape[:2], -1)
+    g_spline = g_w[..., :-1]
+    g_coef = g_spline * masked[..., 1:]
+    g_scale = (g_spline * coef).sum(-1)
+    g_scales = torch.stack([g_w[..., -1], g_scale], dim=-1).mul_(mask.unsqueeze(-1))
     return g_coef, g_scales
 
 
-def _contract(w: Tensor, bias: Tensor, feats: Tensor) -> Tensor:
-    """``bias + features @ weights``: (n_out, F, n_in) and (F, n_in, batch) -> (batch, n_out)."""
-    out = torch.addmm(bias.unsqueeze(1), w.view(w.shape[0], -1), feats.view(-1, feats.shape[-1]))
-    return out.T.contiguous()
+def _combine(sub: Tensor, n_mult: int) -> Tensor:
+    if not n_mult:
+        return sub
+    n_sum = sub.shape[1] - 2 * n_mult
+    pairs = sub[:, n_sum:]
+    return torch.cat([sub[:, :n_sum], pairs[:, 0::2] * pairs[:, 1::2]], dim=1)
 
 
-class _UniformSplineLinear(torch.autograd.Function):
-    """Weights, features and their contraction in one node, with a first-order backward."""
+def _uncombine(g: Tensor, sub: Tensor, n_mult: int) -> Tensor:
+    if not n_mult:
+        return g
+    n_sum = sub.shape[1] - 2 * n_mult
+    out = torch.empty_like(sub)
+    out[:, :n_sum] = g[:, :n_sum]
+    torch.mul(g[:, n_sum:], sub[:, n_sum + 1 :: 2], out=out[:, n_sum::2])
+    torch.mul(g[:, n_sum:], sub[:, n_sum::2], out=out[:, n_sum + 1 :: 2])
+    return out
+
+
+class Tape(NamedTuple):
+    """What :func:`network_backward` needs of a forward pass, per layer."""
+
+    features: list[Features]
+    weights: list[Tensor]
+    masked: list[Tensor]
+    outputs: list[Tensor]
+
+
+def network_forward(
+    x: Tensor, layers: Sequence[LayerArgs], input_grad: bool, first: Features | None = None
+) -> tuple[Tensor, Tape]:
+    """Output of the stack of layers for ``x`` (batch, n_in), and the tape of the pass.
+
+    ``input_grad`` prepares the gradient of ``x``; ``first`` gives the first layer's
+    features when they are known already.
+    """
+    tape = Tape([], [], [], [])
+    h = x
+    for l, a in enumerate(layers):
+        if l == 0 and first is not None:
+            f = first
+        else:
+            f = features(h, a.grid_ends, a.k, a.coef.shape[-1], input_grad or l > 0)
+        w, masked = weights(a.coef, a.scales, a.mask)
+        sub = torch.addmm(a.bias, f.values, w.T)
+        tape.features.append(f)
+        tape.weights.append(w)
+        tape.masked.append(masked)
+        tape.outputs.append(sub)
+        h = _combine(sub, a.n_mult)
+    return h, tape
+
+
+def network_backward(
+    g: Tensor, layers: Sequence[LayerArgs], tape: Tape, input_grad: bool
+) -> tuple[Tensor | None, list[tuple[Tensor, Tensor, Tensor]]]:
+    """Gradients of the input and of every layer's ``(coef, scales, bias)`` from the
+    gradient ``g`` of the output."""
+    grads: list[tuple[Tensor, Tensor, Tensor]] = [None] * len(layers)  # type: ignore[list-item]
+    for l in range(len(layers) - 1, -1, -1):
+        a, f = layers[l], tape.features[l]
+        g = _uncombine(g, tape.outputs[l], a.n_mult)
+        g_coef, g_scales = weight_grads(g.T @ f.values, a.coef, tape.masked[l], a.mask)
+        grads[l] = (g_coef, g_scales, g.sum(0))
+        if l == 0 and not input_grad:
+            return None, grads
+        g = _input_grad(_matmul(g, tape.weights[l]), f)
+    return g, grads
+
+
+def _matmul(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b``; an outer product (inner size 1) by broadcasting, which BLAS does slowly."""
+    return a * b if a.shape[1] == 1 else a @ b
+
+
+class _Network(torch.autograd.Function):
+    """A stack of layers as one autograd node with a first-order backward."""
 
     @staticmethod
-    def forward(ctx, x, coef, scales, bias, mask, ends, end_derivs, k, with_dx):
-        masked_scales = (scales * mask.unsqueeze(-1)).transpose(1, 2)
-        w = _weights(coef, masked_scales, end_derivs)
-        feats = _features(x, ends, k, coef.shape[-1], with_dx)
-        ctx.save_for_backward(coef, masked_scales, mask, end_derivs, w, feats)
-        return _contract(w, bias, feats[0])
+    def forward(ctx, x, meta, first, *tensors):
+        layers = _layer_args(meta, tensors)
+        input_grad = ctx.needs_input_grad[0]
+        out, tape = network_forward(x, layers, input_grad, first)
+        ctx.meta, ctx.tape, ctx.input_grad = meta, tape, input_grad
+        ctx.save_for_backward(*tensors)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        coef, masked_scales, mask, end_derivs, w, feats = ctx.saved_tensors
-        need = ctx.needs_input_grad
-        gx = g_coef = g_scales = gb = None
-        g_t = grad.T  # (n_out, batch)
-        w_flat = w.view(w.shape[0], -1)
-        if need[0]:
-            gf = (w_flat.T @ g_t).view(feats.shape[1:])  # (F, n_in, batch)
-            gx = (gf * feats[1]).sum(0).T
-        if need[1] or need[2]:
-            gw = (g_t @ feats[0].view(w_flat.shape[1], -1).T).view(w.shape)
-            g_coef, g_scales = _weight_grads(gw, coef, masked_scales, mask, end_derivs)
-        if need[3]:
-            gb = grad.sum(0)
-        return gx, g_coef, g_scales, gb, None, None, None, None, None
+        layers = _layer_args(ctx.meta, ctx.saved_tensors)
+        gx, grads = network_backward(grad, layers, ctx.tape, ctx.input_grad)
+        flat: list[Tensor | None] = []
+        for g_coef, g_scales, g_bias in grads:
+            flat += [g_coef, g_scales, g_bias, None, None]
+        return (gx, None, None, *flat)
 
 
-def uniform_spline_linear(
-    x: Tensor,
-    coef: Tensor,
-    scales: Tensor,
-    bias: Tensor,
-    mask: Tensor,
-    ends: Tensor,
-    end_derivs: Tensor,
-    k: int,
+def _layer_args(meta: tuple[tuple[int, int], ...], tensors: Sequence[Tensor]) -> list[LayerArgs]:
+    return [LayerArgs(*tensors[5 * l : 5 * l + 5], *m) for l, m in enumerate(meta)]
+
+
+def uniform_network(
+    x: Tensor, layers: Sequence[LayerArgs], first: Features | None = None
 ) -> Tensor:
-    """``bias + features(x) @ weights`` of a layer on a uniform grid with a SiLU base.
+    """The output of a stack of layers on uniform grids with SiLU bases, (batch, n_out).
+
+    Differentiable (once) in ``x`` and in every layer's ``coef``, ``scales`` and ``bias``.
+    ``first``: the first layer's features of ``x`` when they are known already (they
+    must then carry their slopes if ``x`` requires a gradient).
+    """
+    meta = tuple((a.k, a.n_mult) for a in layers)
+    tensors = [t for a in layers for t in a[:5]]
+    return _Network.apply(x, meta, first, *tensors)
+
+
+class FeatureCache:
+    """The first layer's features of the last input seen, for as long as that input and
+    the layer's grid stay as they are.
+
+    Full-batch training evaluates the same inputs at every step, and the first layer's
+    features depend on nothing else: keeping them saves a third of a small network's
+    step. The input is held by a weak reference and checked by identity and version
+    counter, so an input changed in place or a new grid is a miss, never a stale hit.
+    Inputs that require a gradient are not cached.
 
     Parameters
     ----------
-    x : Tensor of shape (batch, n_in)
-    coef : Tensor of shape (n_out, n_in, G + k)
-        Spline coefficients.
-    scales : Tensor of shape (n_out, n_in, 2)
-        Base and spline scale of every edge.
-    bias : Tensor of shape (n_out,)
-    mask : Tensor of shape (n_out, n_in)
-        1 for the numeric edges that are on, else 0.
-    ends : Tensor of shape (3, n_in)
-        Left grid end, right grid end and inverse knot spacing of every input.
-    end_derivs : Tensor of shape (2, n_in, G + k)
-        Derivative of every basis function at both grid ends (the extrapolation slopes).
-    k : int
-        Spline order.
-
-    Returns
-    -------
-    Tensor of shape (batch, n_out)
+    max_elements : int
+        Largest feature tensor kept (elements); larger inputs are recomputed every time.
     """
-    with_dx = x.requires_grad and torch.is_grad_enabled()
-    args = (x, coef, scales, bias, mask, ends, end_derivs, k, with_dx)
-    return _UniformSplineLinear.apply(*args)
+
+    def __init__(self, max_elements: int = 1 << 24) -> None:
+        self.max_elements = max_elements
+        self._key: tuple | None = None
+        self._features: Features | None = None
+
+    def clear(self) -> None:
+        self._key = self._features = None
+
+    def get(self, x: Tensor, a: LayerArgs) -> Features | None:
+        """The features of ``x`` in layer ``a`` (computed and kept on a miss), or ``None``
+        when ``x`` requires a gradient or is too large to keep."""
+        if x.requires_grad or x.numel() * (a.coef.shape[-1] + 1) > self.max_elements:
+            return None
+        key = self._key
+        if (
+            key is not None
+            and key[0]() is x
+            and key[1] == x._version
+            and key[2]() is a.grid_ends
+            and key[3] == a.grid_ends._version
+            and key[4] == a.k
+        ):
+            return self._features
+        self._features = features(x, a.grid_ends, a.k, a.coef.shape[-1], False)
+        grid = a.grid_ends
+        self._key = (weakref.ref(x), x._version, weakref.ref(grid), grid._version, a.k)
+        return self._features

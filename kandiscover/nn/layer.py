@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from . import bspline
-from .fused import uniform_spline_linear
+from .fused import LayerArgs, uniform_network
 
 __all__ = ["KANLayer", "SymbolicFunction"]
 
@@ -157,12 +157,19 @@ class KANLayer(nn.Module):
         """1 for the edges computed by their spline and base function, shape (n_out, n_in)."""
         return torch.addcmul(self.mask, self.mask, self.sym_mask, value=-1.0)
 
+    def fused_args(self, n_mult: int = 0) -> LayerArgs | None:
+        """The layer as the fused kernel takes it, or ``None`` where the kernel does not
+        apply (non-uniform grid, a base other than SiLU, ``fused`` off)."""
+        if not (self.fused and self.uniform and self.base == "silu"):
+            return None
+        mask = self._numeric_mask() if self.sym_functions else self.mask
+        return LayerArgs(self.coef, self.scales, self.bias, mask, self.grid_ends, self.k, n_mult)
+
     def forward(self, x: Tensor) -> Tensor:
         """Evaluate the layer, ``x`` of shape (batch, n_in) -> (batch, n_out)."""
-        if self.fused and self.uniform and self.base == "silu":
-            mask = self._numeric_mask()
-            params = (self.coef, self.scales, self.bias, mask)
-            out = uniform_spline_linear(x, *params, self.grid_ends, self.end_derivs, self.k)
+        args = self.fused_args()
+        if args is not None:
+            out = uniform_network(x, [args])
         else:
             feats = self.features(x).reshape(x.shape[0], -1)
             out = torch.addmm(self.bias, feats, self.weights().reshape(self.n_out, -1).T)

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from . import bspline
+from .fused import FeatureCache, LayerArgs, uniform_network
 from .layer import KANLayer, SymbolicFunction
 
 __all__ = ["KAN", "normalize_width"]
@@ -117,6 +118,12 @@ class KAN(nn.Module):
         n_in = self.width[0][0]
         self.input_index: tuple[int, ...] = tuple(range(n_in))
         self.n_source_inputs = n_in
+        self._first_features = FeatureCache()
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_first_features"] = FeatureCache()  # never copy or pickle cached features
+        return state
 
     # ------------------------------------------------------------------ shape
     @property
@@ -163,9 +170,23 @@ class KAN(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Evaluate the network, ``x`` of shape (batch, n_inputs) -> (batch, n_outputs)."""
         x = self.select_inputs(x)
+        fused = self.fused_args()
+        if fused is not None:
+            return uniform_network(x, fused, self._first_features.get(x, fused[0]))
         for l, layer in enumerate(self.layers):
             x = self.combine_nodes(l, layer(x))
         return x
+
+    def fused_args(self) -> list[LayerArgs] | None:
+        """Every layer as the fused kernel takes it, or ``None`` unless all qualify and
+        none has symbolic edges."""
+        out = []
+        for l, layer in enumerate(self.layers):
+            args = None if layer.sym_functions else layer.fused_args(self.width[l + 1][1])
+            if args is None:
+                return None
+            out.append(args)
+        return out
 
     def layer_inputs(self, x: Tensor) -> list[Tensor]:
         """The input of every layer, then the output: ``len(layers) + 1`` tensors."""
@@ -237,6 +258,7 @@ class KAN(nn.Module):
         )
         new.input_index = self.input_index
         new.n_source_inputs = self.n_source_inputs
+        new._first_features = FeatureCache()
         return new
 
     def extra_repr(self) -> str:
