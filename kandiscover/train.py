@@ -21,7 +21,9 @@ import torch
 from torch import Tensor
 
 from ._arrays import as_xy_tensors
+from .lbfgs import FlatLBFGS
 from .nn.network import KAN
+from .nn.plan import MSEPlan
 
 __all__ = ["LBFGS", "Adam", "GridSchedule", "History", "fit", "sparsity_penalty"]
 
@@ -228,7 +230,7 @@ def fit(
     X, y = as_xy_tensors(X, y, **kw)
     model.select_inputs(X)  # checks the number of columns
     val = as_xy_tensors(*validation, **kw) if validation is not None else None
-    run = _Run(model, X, y, val, optimizer or LBFGS(), loss or _mse, sparsity, entropy, seed)
+    run = _Run(model, X, y, val, optimizer or LBFGS(), loss, sparsity, entropy, seed)
     return run.train(steps, grid_updates, patience, progress, time_limit)
 
 
@@ -237,24 +239,37 @@ class _Run:
 
     def __init__(self, model, X, y, val, opt, loss, sparsity, entropy, seed) -> None:
         self.model, self.X, self.y, self.val = model, X, y, val
-        self.opt_spec, self.loss, self.sparsity, self.entropy = opt, loss, sparsity, entropy
+        self.opt_spec, self.sparsity, self.entropy = opt, sparsity, entropy
+        self.loss = loss or _mse
+        self.plain_mse = loss is None
         self.gen = torch.Generator().manual_seed(int(seed))
         self.history = History()
         self.optimizer = self._make_optimizer()
 
-    def _make_optimizer(self) -> torch.optim.Optimizer:
+    def _make_optimizer(self) -> FlatLBFGS | torch.optim.Optimizer:
+        self.release()
         params = self.params = _trainable_parameters(self.model)
-        if isinstance(self.opt_spec, LBFGS):
-            return torch.optim.LBFGS(
-                params,
-                lr=self.opt_spec.lr,
-                max_iter=self.opt_spec.max_iter,
-                history_size=self.opt_spec.history_size,
-                line_search_fn="strong_wolfe",
-                tolerance_grad=1e-32,
-                tolerance_change=1e-32,
-            )
-        return torch.optim.Adam(params, lr=self.opt_spec.lr)
+        if not params:
+            raise ValueError("the model has no trainable parameters (all are frozen)")
+        self.plan = None
+        if not isinstance(self.opt_spec, LBFGS):
+            return torch.optim.Adam(params, lr=self.opt_spec.lr)
+        opt = FlatLBFGS(
+            params,
+            lr=self.opt_spec.lr,
+            max_iter=self.opt_spec.max_iter,
+            history_size=self.opt_spec.history_size,
+            tolerance_grad=1e-32,
+            tolerance_change=1e-32,
+        )
+        if self.plain_mse and not self.sparsity and _plan_applies(self.model, self.X, params):
+            self.plan = MSEPlan(self.model, self.X, self.y, params)  # after FlatLBFGS moved them
+        return opt
+
+    def release(self) -> None:
+        """Give the parameters back their own storage (L-BFGS keeps them in one vector)."""
+        if isinstance(getattr(self, "optimizer", None), FlatLBFGS):
+            self.optimizer.release()
 
     def objective(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         pred, edges = _forward(self.model, x, with_edges=self.sparsity > 0)
@@ -275,21 +290,42 @@ class _Run:
         """One optimiser step; returns the losses of its last evaluation."""
         x, y = self._batch()
         last: list[tuple[Tensor, Tensor, Tensor]] = []
+        plan = self.plan
 
-        def closure() -> Tensor:
-            self.optimizer.zero_grad()
+        def objective() -> Tensor:
+            for p in self.params:
+                p.grad = None
             terms = self.objective(x, y)
             terms[0].backward()
-            for p in self.params:  # einsum may leave strided gradients; L-BFGS views them
-                if p.grad is not None and not p.grad.is_contiguous():
-                    p.grad = p.grad.contiguous()
             last[:] = [terms]
             return terms[0]
 
-        self.optimizer.step(closure)
+        def loss_and_grad() -> tuple[Tensor | float, Tensor]:
+            if plan is not None:
+                data, grad = plan()
+                last[:] = [data]
+                return data, grad
+            with torch.enable_grad():
+                loss = objective()
+            grads = [torch.zeros_like(p) if p.grad is None else p.grad for p in self.params]
+            return loss.detach(), torch.cat([g.reshape(-1) for g in grads])
+
+        if isinstance(self.optimizer, FlatLBFGS):
+            self.optimizer.step(loss_and_grad)
+        else:
+            self.optimizer.step(objective)
+        if plan is not None:
+            data = self.y.new_tensor(last[0])
+            return data, data, torch.zeros_like(data)
         return tuple(t.detach() for t in last[0])
 
     def train(self, steps, schedule, patience, progress, time_limit) -> History:
+        try:
+            return self._train(steps, schedule, patience, progress, time_limit)
+        finally:
+            self.release()
+
+    def _train(self, steps, schedule, patience, progress, time_limit) -> History:
         h, t0 = self.history, time.perf_counter()
         stop_at = math.inf if time_limit is None else t0 + time_limit
         good = _snapshot(self.model)
@@ -342,6 +378,15 @@ class _Run:
             h.val_loss.append(float(self.loss(self.model(self.val[0]), self.val[1])))
         log.debug("step %d loss %.3e penalty %.3e", s + 1, float(data), float(pen))
         return True
+
+
+def _plan_applies(model: KAN, X: Tensor, params: list[Tensor]) -> bool:
+    """Whether :class:`MSEPlan` can evaluate the fit: every layer on the fused kernel, no
+    symbolic edge, inputs without gradient, only coefficients, scales and biases to train."""
+    if X.requires_grad or model.fused_args() is None:
+        return False
+    kinds = {id(p) for layer in model.layers for p in (layer.coef, layer.scales, layer.bias)}
+    return all(id(p) in kinds for p in params)
 
 
 def _trainable_parameters(model: KAN) -> list[Tensor]:

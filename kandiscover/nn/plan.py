@@ -1,0 +1,201 @@
+"""The mean squared error of a KAN on one fixed batch and its gradient, by hand.
+
+Full-batch L-BFGS evaluates the same network on the same inputs a thousand times in a
+fit. :class:`MSEPlan` prepares that evaluation once: every intermediate tensor (features,
+weights, outputs, gradients) is allocated with its views when the plan is made, the
+first layer's features are computed then and kept, and each evaluation is a fixed
+sequence of about fifty tensor operations writing into those buffers: no autograd
+graph, no allocation beyond the returned gradient. The mathematics is that of
+:mod:`kandiscover.nn.fused` (same polynomials, same layout of the features).
+
+A plan holds the parameters it was made with and is valid while the grids, masks and
+shapes stay as they are: :func:`kandiscover.fit` makes a new one after each grid update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+from . import fused
+from .network import KAN
+
+__all__ = ["MSEPlan"]
+
+
+class _Layer:
+    """Buffers and views of one layer of a plan."""
+
+    def __init__(self, args: fused.LayerArgs, batch: int, grads: list[Tensor | None]) -> None:
+        self.coef, self.scales, self.bias = args.coef, args.scales, args.bias
+        n_out, n_in, nb = args.coef.shape
+        self.n_in, self.n_basis, self.k, self.n_mult = n_in, nb, args.k, args.n_mult
+        like = args.coef
+        self.mask = args.mask.unsqueeze(-1)  # (n_out, n_in, 1)
+        self.mask_base = args.mask
+        self.masked = like.new_empty(n_out, n_in, 2)
+        self.masked_base, self.masked_spline = self.masked[..., 0], self.masked[..., 1:]
+        self.w = like.new_empty(n_out, n_in, nb + 1)
+        self.w2, self.w2t = self.w.view(n_out, -1), self.w.view(n_out, -1).T
+        self.w_spline, self.w_base = self.w[..., :nb], self.w[..., nb]
+        self.out = like.new_empty(batch, n_out)
+        self.g_w = like.new_empty(n_out, n_in, nb + 1)
+        self.g_w2 = self.g_w.view(n_out, -1)
+        self.g_w_spline, self.g_w_base = self.g_w[..., :nb], self.g_w[..., nb]
+        self.g_spline_scale = like.new_empty(n_out, n_in)
+        self.product = like.new_empty(n_out, n_in, nb)
+        # where the gradients go: views of the flat gradient, or scratch space
+        self.g_coef, g_scales, self.g_bias = (
+            g if g is not None else torch.empty_like(p)
+            for g, p in zip(grads, (self.coef, self.scales, self.bias), strict=True)
+        )
+        self.g_base_scale, self.g_spline_scale_out = g_scales[..., 0], g_scales[..., 1]
+        self.grid_ends = args.grid_ends
+        inv_h = args.grid_ends[2]
+        self.inv_h, self.shift = inv_h, -args.grid_ends[0] * inv_h
+
+    def features_buffers(self, batch: int) -> None:
+        """Buffers for computing this layer's features every evaluation (not the first layer)."""
+        k, n_in, nb = self.k, self.n_in, self.n_basis
+        like = self.coef
+        self.t = like.new_empty(batch, n_in)
+        self.j = like.new_empty(batch, n_in)
+        self.j_long = torch.empty(batch, n_in, dtype=torch.long, device=like.device)
+        self.rows = like.new_empty(2 * k, batch, n_in)
+        self.row = self.rows.unbind(0)
+        self.powers = [(self.row[p - 1], self.row[p]) for p in range(1, k)]
+        self.powers += [(self.row[k + p - 1], self.row[k + p]) for p in range(1, k)]
+        self.rows2 = self.rows.view(2 * k, -1)
+        self.poly = like.new_empty(2 * k + 2, batch * n_in)
+        self.poly_values = self.poly[: k + 1].view(-1)
+        self.slopes = self.poly[k + 1 :].view(k + 1, batch, n_in)
+        self.mat, self.const = fused._polynomials(k, like.dtype, like.device)
+        self.starts = fused._row_starts(batch, n_in, nb + 1, k, like.device)
+        self.index = torch.empty(k + 1, batch, n_in, dtype=torch.long, device=like.device)
+        self.index1 = self.index.view(-1)
+        self.values3 = like.new_empty(batch, n_in, nb + 1)
+        self.values = self.values3.view(batch, -1)
+        self.values1 = self.values3.view(-1)
+        self.base = self.values3[..., nb]
+        self.sig = like.new_empty(batch, n_in)
+        self.base_slope = like.new_empty(batch, n_in)
+        self.g_feats = like.new_empty(batch, n_in * (nb + 1))
+        self.g_feats1 = self.g_feats.view(-1)
+        self.g_base = self.g_feats.view(batch, n_in, nb + 1)[..., nb]
+        self.live = like.new_empty(k + 1, batch, n_in)
+        self.live1 = self.live.view(-1)
+        self.g_in = like.new_empty(batch, n_in)
+
+    def compute_features(self, h: Tensor) -> None:
+        row, uc = self.row, self.row[0]
+        t, j = self.t, self.j
+        torch.addcmul(self.shift, h, self.inv_h, out=t)  # grid position
+        torch.floor(t, out=j).clamp_(0, self.n_basis - self.k - 1).nan_to_num_(0.0)
+        t.sub_(j)  # position in the interval
+        torch.clamp(t, 0.0, 1.0, out=uc)
+        torch.sub(t, uc, out=row[self.k])  # beyond the grid: distance past its end
+        for lower, higher in self.powers:
+            torch.mul(lower, uc, out=higher)
+        torch.addmm(self.const, self.mat, self.rows2, out=self.poly)
+        self.j_long.copy_(j)
+        torch.add(self.starts, self.j_long, out=self.index)
+        self.values1.zero_()
+        self.values1.scatter_(0, self.index1, self.poly_values)
+        torch.sigmoid(h, out=self.sig)
+        torch.mul(h, self.sig, out=self.base)
+        torch.mul(self.base, self.sig, out=self.base_slope)  # silu' = sig + silu (1 - sig)
+        torch.sub(self.base, self.base_slope, out=self.base_slope).add_(self.sig)
+
+    def assemble_weights(self) -> None:
+        torch.mul(self.scales, self.mask, out=self.masked)
+        torch.mul(self.coef, self.masked_spline, out=self.w_spline)
+        self.w_base.copy_(self.masked_base)
+
+    def weight_grads(self, g: Tensor, values: Tensor) -> None:
+        torch.mm(g.T, values, out=self.g_w2)
+        torch.mul(self.g_w_spline, self.masked_spline, out=self.g_coef)
+        torch.mul(self.g_w_spline, self.coef, out=self.product)
+        torch.sum(self.product, -1, out=self.g_spline_scale)
+        torch.mul(self.g_spline_scale, self.mask_base, out=self.g_spline_scale_out)
+        torch.mul(self.g_w_base, self.mask_base, out=self.g_base_scale)
+        torch.sum(g, 0, out=self.g_bias)
+
+    def input_grad(self, g: Tensor) -> Tensor:
+        if g.shape[1] == 1:  # an outer product: BLAS is slow with an inner size of 1
+            torch.mul(g, self.w2, out=self.g_feats)
+        else:
+            torch.mm(g, self.w2, out=self.g_feats)
+        torch.index_select(self.g_feats1, 0, self.index1, out=self.live1)
+        self.live.mul_(self.slopes)
+        torch.sum(self.live, 0, out=self.g_in)
+        self.g_in.mul_(self.inv_h)
+        return self.g_in.addcmul_(self.g_base, self.base_slope)
+
+
+class MSEPlan:
+    """Mean squared error of ``model`` on ``(x, y)`` and its gradient in ``params``.
+
+    Parameters
+    ----------
+    model : KAN
+        Every layer must take the fused kernel (``model.fused_args()`` is not ``None``).
+    x, y : Tensor
+        Inputs (batch, n_inputs) and targets (batch, n_outputs).
+    params : sequence of Tensor
+        The parameters to differentiate, in the order of the flat gradient; each must
+        be a ``coef``, ``scales`` or ``bias`` of one of the layers.
+    """
+
+    def __init__(self, model: KAN, x: Tensor, y: Tensor, params: Sequence[Tensor]) -> None:
+        args = model.fused_args()
+        if args is None:
+            raise ValueError("the model has layers the fused kernel does not take")
+        x = model.select_inputs(x)
+        self.y, self.n = y, y.numel()
+        self.grad = x.new_empty(sum(p.numel() for p in params))
+        views, offset = {}, 0
+        for p in params:
+            views[id(p)] = self.grad[offset : offset + p.numel()].view_as(p)
+            offset += p.numel()
+        batch = x.shape[0]
+        self.layers = []
+        for l, a in enumerate(args):
+            slots = [views.pop(id(p), None) for p in a[:3]]
+            layer = _Layer(a, batch, slots)
+            if l:
+                layer.features_buffers(batch)
+            self.layers.append(layer)
+        if views:
+            raise ValueError("params must be coef, scales or bias of the model's layers")
+        first = args[0]
+        self.first = fused.features(x, first.grid_ends, first.k, first.coef.shape[-1], False)
+        self.residual = y.new_empty(y.shape)
+
+    def __call__(self) -> tuple[float, Tensor]:
+        """The loss and a new flat gradient at the current parameters."""
+        with torch.no_grad():
+            return self._evaluate()
+
+    def _evaluate(self) -> tuple[float, Tensor]:
+        layers = self.layers
+        values = [self.first.values]
+        h = None
+        for l, layer in enumerate(layers):
+            if l:
+                layer.compute_features(h)
+                values.append(layer.values)
+            layer.assemble_weights()
+            torch.addmm(layer.bias, values[l], layer.w2t, out=layer.out)
+            h = fused._combine(layer.out, layer.n_mult)
+        r = torch.sub(h, self.y, out=self.residual)
+        loss = float(torch.dot(r.view(-1), r.view(-1))) / self.n
+        g = r.mul_(2.0 / self.n)
+        for l in range(len(layers) - 1, -1, -1):
+            layer = layers[l]
+            g = fused._uncombine(g, layer.out, layer.n_mult)
+            layer.weight_grads(g, values[l])
+            if l:
+                g = layer.input_grad(g)
+        return loss, self.grad.clone()
