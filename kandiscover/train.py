@@ -112,6 +112,8 @@ class History:
         Why training ended early (early stopping, a non-finite loss), else ``None``.
     seconds : float
         Wall-clock time.
+    evaluations : int
+        Evaluations of the loss and its gradient (L-BFGS makes several per step).
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -121,6 +123,7 @@ class History:
     best_step: int = 0
     stopped: str | None = None
     seconds: float = 0.0
+    evaluations: int = 0
 
 
 def sparsity_penalty(
@@ -298,12 +301,14 @@ class _Run:
             terms = self.objective(x, y)
             terms[0].backward()
             last[:] = [terms]
+            self.history.evaluations += 1
             return terms[0]
 
         def loss_and_grad() -> tuple[Tensor | float, Tensor]:
             if plan is not None:
                 data, grad = plan()
                 last[:] = [data]
+                self.history.evaluations += 1
                 return data, grad
             with torch.enable_grad():
                 loss = objective()

@@ -55,7 +55,7 @@ class LayerArgs(NamedTuple):
     coef: Tensor  # (n_out, n_in, G + k) spline coefficients
     scales: Tensor  # (n_out, n_in, 2) base and spline scale of every edge
     bias: Tensor  # (n_out,)
-    mask: Tensor  # (n_out, n_in) 1 for the numeric edges that are on, else 0
+    mask: Tensor | None  # (n_out, n_in) 1 for the numeric edges that are on; None: all
     grid_ends: Tensor  # (3, n_in) left grid end, right grid end, 1 / knot spacing
     k: int  # spline order
     n_mult: int  # product nodes fed by the last 2 * n_mult outputs
@@ -91,64 +91,135 @@ def _polynomials(k: int, dtype: torch.dtype, device: torch.device) -> tuple[Tens
     return mat.T.to(dtype=dtype, device=device), const.to(dtype=dtype, device=device)
 
 
-@functools.lru_cache(maxsize=8)
+def index_dtype(n: int, device: torch.device) -> torch.dtype:
+    """The narrowest integer type for flat positions below ``n`` that scatters take."""
+    return torch.int32 if n < 2**31 and _scatter_takes_int32(device.type) else torch.long
+
+
+@functools.cache
+def _scatter_takes_int32(device_type: str) -> bool:
+    """Whether this torch scatters with 32-bit indices (recent releases; older ones want
+    64-bit), checked once per device type."""
+    try:
+        out = torch.zeros(2, device=device_type)
+        out.scatter_(0, torch.ones(1, dtype=torch.int32, device=device_type), out[:1] + 1)
+        return bool(out[1] == 1)
+    except RuntimeError:
+        return False
+
+
 def _row_starts(batch: int, n_in: int, n_feats: int, k: int, device: torch.device) -> Tensor:
     """Flat position of the first feature of every (function, sample, input), shape
-    (k + 1, batch, n_in)."""
-    start = torch.arange(batch * n_in, device=device).view(batch, n_in) * n_feats
-    return start + torch.arange(k + 1, device=device).view(-1, 1, 1)
+    (k + 1, batch, n_in), as :func:`index_dtype`; kept for small batches."""
+    if batch * n_in * (k + 1) <= _KEEP_LIMIT:
+        return _kept_row_starts(batch, n_in, n_feats, k, device)
+    return _kept_row_starts.__wrapped__(batch, n_in, n_feats, k, device)
+
+
+@functools.lru_cache(maxsize=16)
+def _kept_row_starts(batch: int, n_in: int, n_feats: int, k: int, device: torch.device) -> Tensor:
+    dtype = index_dtype(batch * n_in * n_feats, device)
+    start = torch.arange(batch * n_in, device=device, dtype=dtype).view(batch, n_in) * n_feats
+    return start + torch.arange(k + 1, device=device, dtype=dtype).view(-1, 1, 1)
+
+
+_KEEP_LIMIT = 1 << 18  # elements: temporaries and indices of larger batches are not kept
+
+
+class _Scratch:
+    """Temporaries of :func:`features` that nothing keeps, reused between calls."""
+
+    def __init__(self, batch: int, n_in: int, k: int, n_feats: int, like: Tensor) -> None:
+        self.t = like.new_empty(batch, n_in)
+        self.j = like.new_empty(batch, n_in)
+        dtype = index_dtype(batch * n_in * n_feats, like.device)
+        self.j_int = torch.empty(batch, n_in, dtype=dtype, device=like.device)
+        self.rows = like.new_empty(2 * k, batch, n_in)
+        self.row = self.rows.unbind(0)
+        self.rows2 = self.rows.view(2 * k, -1)
+        self.values = like.new_empty(k + 1, batch * n_in)
+
+
+@functools.lru_cache(maxsize=16)
+def _scratch(batch, n_in, k, n_feats, dtype: torch.dtype, device: torch.device) -> _Scratch:
+    return _Scratch(batch, n_in, k, n_feats, torch.empty(0, dtype=dtype, device=device))
 
 
 def features(x: Tensor, grid_ends: Tensor, k: int, n_basis: int, with_slopes: bool) -> Features:
     """Features of the inputs ``x`` (batch, n_in) of a layer on a uniform grid."""
     batch, n_in = x.shape
+    if batch * n_in * 2 * k <= _KEEP_LIMIT:
+        ws = _scratch(batch, n_in, k, n_basis + 1, x.dtype, x.device)
+    else:
+        ws = _Scratch(batch, n_in, k, n_basis + 1, x)
+    t, j, row = ws.t, ws.j, ws.row
     inv_h = grid_ends[2]
-    t = (x - grid_ends[0]) * inv_h  # grid position in knot spacings
-    j = t.floor().clamp_(0, n_basis - k - 1).nan_to_num_(0.0)  # NaN inputs stay NaN below
-    rows = x.new_empty(2 * k, batch, n_in)
-    u = t.sub_(j)
-    uc = torch.clamp(u, 0.0, 1.0, out=rows[0])
-    torch.sub(u, uc, out=rows[k])
+    torch.sub(x, grid_ends[0], out=t).mul_(inv_h)  # grid position in knot spacings
+    torch.floor(t, out=j).clamp_(0, n_basis - k - 1).nan_to_num_(0.0)  # NaN stays in t
+    t.sub_(j)  # position in the interval
+    uc = torch.clamp(t, 0.0, 1.0, out=row[0])
+    torch.sub(t, uc, out=row[k])  # beyond the grid: distance past its end
     for p in range(1, k):
-        torch.mul(rows[p - 1], uc, out=rows[p])
-        torch.mul(rows[k + p - 1], uc, out=rows[k + p])
+        torch.mul(row[p - 1], uc, out=row[p])
+        torch.mul(row[k + p - 1], uc, out=row[k + p])
     mat, const = _polynomials(k, x.dtype, x.device)
-    poly = torch.addmm(const, mat, rows.view(2 * k, -1)).view(2, k + 1, batch, n_in)
-    index = _row_starts(batch, n_in, n_basis + 1, k, x.device) + j.to(torch.long)
+    if with_slopes:
+        poly = torch.addmm(const, mat, ws.rows2)
+        live, slopes = poly[: k + 1], poly[k + 1 :].view(k + 1, batch, n_in).mul_(inv_h)
+    else:
+        live = torch.addmm(const[: k + 1], mat[: k + 1], ws.rows2, out=ws.values)
+    ws.j_int.copy_(j)
+    index = _row_starts(batch, n_in, n_basis + 1, k, x.device) + ws.j_int
     values = x.new_zeros(batch, n_in, n_basis + 1)
-    values.view(-1).scatter_(0, index.view(-1), poly[0].view(-1))
+    values.view(-1).scatter_(0, index.view(-1), live.reshape(-1))
     sig = torch.sigmoid(x)
     silu = torch.mul(x, sig, out=values[..., n_basis])
     if not with_slopes:
         return Features(values.view(batch, -1), None, None, None)
     base_slope = torch.addcmul(sig, silu, 1.0 - sig)
-    return Features(values.view(batch, -1), index, poly[1].mul_(inv_h), base_slope)
+    return Features(values.view(batch, -1), index, slopes, base_slope)
 
 
-def _input_grad(g_feats: Tensor, f: Features) -> Tensor:
-    """Gradient of the inputs from that of the features, (batch, n_in * F)."""
+def _input_grad(g: Tensor, w: Tensor, f: Features) -> Tensor:
+    """Gradient of the inputs from that of the outputs ``g`` (batch, n_out) and the
+    weights ``w`` (n_out, n_in * F)."""
+    batch, n_in = f.base_slope.shape
+    if g.shape[1] == 1:  # one output: the derivative of every edge, times g
+        width = w.shape[1]
+        col = f.index.view(-1, batch, n_in) - _row_base(batch, width, f.index.dtype, g.device)
+        live = w.view(-1).index_select(0, col.view(-1)).view(f.index.shape)
+        d = (live * f.slopes).sum(0).addcmul_(w.view(n_in, -1)[:, -1], f.base_slope)
+        return d.mul_(g)
+    g_feats = g @ w
     live = g_feats.view(-1).index_select(0, f.index.view(-1)).view(f.index.shape)
-    g = (live * f.slopes).sum(0)
-    n_in = f.base_slope.shape[1]
-    return g.addcmul_(g_feats.view(g.shape[0], n_in, -1)[..., -1], f.base_slope)
+    g_in = (live * f.slopes).sum(0)
+    return g_in.addcmul_(g_feats.view(batch, n_in, -1)[..., -1], f.base_slope)
 
 
-def weights(coef: Tensor, scales: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+@functools.lru_cache(maxsize=16)
+def _row_base(batch: int, width: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """Flat position of the first feature of every sample, shape (1, batch, 1)."""
+    return (torch.arange(batch, dtype=dtype, device=device) * width).view(1, -1, 1)
+
+
+def weights(coef: Tensor, scales: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
     """The weights ``[coef * spline_scale, base_scale] * mask``, shape (n_out, n_in * F),
     and the masked scales (n_out, n_in, 2)."""
-    masked = scales * mask.unsqueeze(-1)
+    masked = scales if mask is None else scales * mask.unsqueeze(-1)
     w = torch.cat([coef * masked[..., 1:], masked[..., :1]], dim=2)
     return w.view(coef.shape[0], -1), masked
 
 
-def weight_grads(g_w: Tensor, coef: Tensor, masked: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+def weight_grads(
+    g_w: Tensor, coef: Tensor, masked: Tensor, mask: Tensor | None
+) -> tuple[Tensor, Tensor]:
     """Gradients of the coefficients and the scales from that of the weights."""
     g_w = g_w.view(*coef.shape[:2], -1)
     g_spline = g_w[..., :-1]
     g_coef = g_spline * masked[..., 1:]
     g_scale = (g_spline * coef).sum(-1)
-    g_scales = torch.stack([g_w[..., -1], g_scale], dim=-1).mul_(mask.unsqueeze(-1))
-    return g_coef, g_scales
+    g_scales = torch.stack([g_w[..., -1], g_scale], dim=-1)
+    return g_coef, g_scales if mask is None else g_scales.mul_(mask.unsqueeze(-1))
 
 
 def _combine(sub: Tensor, n_mult: int) -> Tensor:
@@ -217,39 +288,41 @@ def network_backward(
         grads[l] = (g_coef, g_scales, g.sum(0))
         if l == 0 and not input_grad:
             return None, grads
-        g = _input_grad(_matmul(g, tape.weights[l]), f)
+        g = _input_grad(g, tape.weights[l], f)
     return g, grads
 
 
-def _matmul(a: Tensor, b: Tensor) -> Tensor:
-    """``a @ b``; an outer product (inner size 1) by broadcasting, which BLAS does slowly."""
-    return a * b if a.shape[1] == 1 else a @ b
-
-
 class _Network(torch.autograd.Function):
-    """A stack of layers as one autograd node with a first-order backward."""
+    """A stack of layers as one autograd node with a first-order backward.
+
+    The trainable tensors of the layers are passed one by one, for autograd to route
+    their gradients. They and the tape of the forward pass are saved with
+    ``save_for_backward``: autograd checks that no parameter changed in place before the
+    backward pass, and frees the tape as soon as the backward pass is done (so that the
+    next step reuses warm memory), unless the graph is retained.
+    """
 
     @staticmethod
-    def forward(ctx, x, meta, first, *tensors):
-        layers = _layer_args(meta, tensors)
+    def forward(ctx, x, layers, first, *params):
         input_grad = ctx.needs_input_grad[0]
         out, tape = network_forward(x, layers, input_grad, first)
-        ctx.meta, ctx.tape, ctx.input_grad = meta, tape, input_grad
-        ctx.save_for_backward(*tensors)
+        ctx.layers, ctx.input_grad = layers, input_grad
+        feats = [t for f in tape.features for t in f]
+        ctx.save_for_backward(*params, *feats, *tape.weights, *tape.masked, *tape.outputs)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        layers = _layer_args(ctx.meta, ctx.saved_tensors)
-        gx, grads = network_backward(grad, layers, ctx.tape, ctx.input_grad)
-        flat: list[Tensor | None] = []
-        for g_coef, g_scales, g_bias in grads:
-            flat += [g_coef, g_scales, g_bias, None, None]
-        return (gx, None, None, *flat)
-
-
-def _layer_args(meta: tuple[tuple[int, int], ...], tensors: Sequence[Tensor]) -> list[LayerArgs]:
-    return [LayerArgs(*tensors[5 * l : 5 * l + 5], *m) for l, m in enumerate(meta)]
+        n, saved = len(ctx.layers), ctx.saved_tensors
+        layers = [
+            a._replace(coef=saved[3 * l], scales=saved[3 * l + 1], bias=saved[3 * l + 2])
+            for l, a in enumerate(ctx.layers)
+        ]
+        feats, rest = saved[3 * n : 7 * n], saved[7 * n :]
+        features = [Features(*feats[4 * l : 4 * l + 4]) for l in range(n)]
+        tape = Tape(features, list(rest[:n]), list(rest[n : 2 * n]), list(rest[2 * n :]))
+        gx, grads = network_backward(grad, layers, tape, ctx.input_grad)
+        return (gx, None, None, *(g for layer_grads in grads for g in layer_grads))
 
 
 def uniform_network(
@@ -261,9 +334,8 @@ def uniform_network(
     ``first``: the first layer's features of ``x`` when they are known already (they
     must then carry their slopes if ``x`` requires a gradient).
     """
-    meta = tuple((a.k, a.n_mult) for a in layers)
-    tensors = [t for a in layers for t in a[:5]]
-    return _Network.apply(x, meta, first, *tensors)
+    params = [t for a in layers for t in a[:3]]
+    return _Network.apply(x, layers, first, *params)
 
 
 class FeatureCache:

@@ -162,8 +162,19 @@ class KANLayer(nn.Module):
         apply (non-uniform grid, a base other than SiLU, ``fused`` off)."""
         if not (self.fused and self.uniform and self.base == "silu"):
             return None
-        mask = self._numeric_mask() if self.sym_functions else self.mask
+        mask = self._fused_mask()
         return LayerArgs(self.coef, self.scales, self.bias, mask, self.grid_ends, self.k, n_mult)
+
+    def _fused_mask(self) -> Tensor | None:
+        """The numeric mask, or ``None`` when every edge is numeric and on; checked again
+        only when the masks change (their version counters move)."""
+        mask, sym = self.mask, self.sym_mask
+        key = (id(mask), mask._version, id(sym), sym._version, bool(self.sym_functions))
+        cached = getattr(self, "_fused_mask_cache", None)
+        if cached is None or cached[0] != key:
+            numeric = self._numeric_mask() if self.sym_functions else mask
+            cached = self._fused_mask_cache = (key, None if bool(numeric.all()) else numeric)
+        return cached[1]
 
     def forward(self, x: Tensor) -> Tensor:
         """Evaluate the layer, ``x`` of shape (batch, n_in) -> (batch, n_out)."""

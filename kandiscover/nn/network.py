@@ -120,6 +120,22 @@ class KAN(nn.Module):
         self.n_source_inputs = n_in
         self._first_features = FeatureCache()
 
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """As :meth:`torch.nn.Module.zero_grad`; walks the layers directly (the generic
+        walk through the module tree costs as much as a small network's backward pass)."""
+        plain = not self._parameters and list(self._modules) == ["layers"]
+        if not plain or any(layer._modules for layer in self.layers):
+            super().zero_grad(set_to_none)  # a subclass added parameters or modules
+            return
+        for layer in self.layers:
+            for p in layer._parameters.values():
+                if p is None or p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.detach_().zero_()
+
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_first_features"] = FeatureCache()  # never copy or pickle cached features

@@ -33,8 +33,9 @@ class _Layer:
         n_out, n_in, nb = args.coef.shape
         self.n_in, self.n_basis, self.k, self.n_mult = n_in, nb, args.k, args.n_mult
         like = args.coef
-        self.mask = args.mask.unsqueeze(-1)  # (n_out, n_in, 1)
-        self.mask_base = args.mask
+        mask = torch.ones_like(args.coef[..., 0]) if args.mask is None else args.mask
+        self.mask = mask.unsqueeze(-1)  # (n_out, n_in, 1)
+        self.mask_base = mask
         self.masked = like.new_empty(n_out, n_in, 2)
         self.masked_base, self.masked_spline = self.masked[..., 0], self.masked[..., 1:]
         self.w = like.new_empty(n_out, n_in, nb + 1)
@@ -62,7 +63,8 @@ class _Layer:
         like = self.coef
         self.t = like.new_empty(batch, n_in)
         self.j = like.new_empty(batch, n_in)
-        self.j_long = torch.empty(batch, n_in, dtype=torch.long, device=like.device)
+        itype = fused.index_dtype(batch * n_in * (nb + 1), like.device)
+        self.j_int = torch.empty(batch, n_in, dtype=itype, device=like.device)
         self.rows = like.new_empty(2 * k, batch, n_in)
         self.row = self.rows.unbind(0)
         self.powers = [(self.row[p - 1], self.row[p]) for p in range(1, k)]
@@ -73,14 +75,16 @@ class _Layer:
         self.slopes = self.poly[k + 1 :].view(k + 1, batch, n_in)
         self.mat, self.const = fused._polynomials(k, like.dtype, like.device)
         self.starts = fused._row_starts(batch, n_in, nb + 1, k, like.device)
-        self.index = torch.empty(k + 1, batch, n_in, dtype=torch.long, device=like.device)
+        self.index = torch.empty(k + 1, batch, n_in, dtype=itype, device=like.device)
         self.index1 = self.index.view(-1)
+        self.sig = like.new_empty(batch, n_in)
+        self.base_slope = like.new_empty(batch, n_in)
+        self.one_minus_sig = like.new_empty(batch, n_in)
+        self.one = like.new_ones(())
         self.values3 = like.new_empty(batch, n_in, nb + 1)
         self.values = self.values3.view(batch, -1)
         self.values1 = self.values3.view(-1)
         self.base = self.values3[..., nb]
-        self.sig = like.new_empty(batch, n_in)
-        self.base_slope = like.new_empty(batch, n_in)
         self.g_feats = like.new_empty(batch, n_in * (nb + 1))
         self.g_feats1 = self.g_feats.view(-1)
         self.g_base = self.g_feats.view(batch, n_in, nb + 1)[..., nb]
@@ -99,14 +103,14 @@ class _Layer:
         for lower, higher in self.powers:
             torch.mul(lower, uc, out=higher)
         torch.addmm(self.const, self.mat, self.rows2, out=self.poly)
-        self.j_long.copy_(j)
-        torch.add(self.starts, self.j_long, out=self.index)
+        self.j_int.copy_(j)
+        torch.add(self.starts, self.j_int, out=self.index)
         self.values1.zero_()
         self.values1.scatter_(0, self.index1, self.poly_values)
-        torch.sigmoid(h, out=self.sig)
-        torch.mul(h, self.sig, out=self.base)
-        torch.mul(self.base, self.sig, out=self.base_slope)  # silu' = sig + silu (1 - sig)
-        torch.sub(self.base, self.base_slope, out=self.base_slope).add_(self.sig)
+        sig = torch.sigmoid(h, out=self.sig)
+        torch.mul(h, sig, out=self.base)
+        one_minus = torch.sub(self.one, sig, out=self.one_minus_sig)
+        torch.addcmul(sig, self.base, one_minus, out=self.base_slope)  # silu'(h)
 
     def assemble_weights(self) -> None:
         torch.mul(self.scales, self.mask, out=self.masked)

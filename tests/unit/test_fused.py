@@ -162,3 +162,22 @@ def test_fit_leaves_parameters_with_their_own_storage():
     kd.fit(model, x, x[:, :1] * x[:, 1:], steps=3)
     ptrs = {p.untyped_storage().data_ptr() for p in model.parameters()}
     assert len(ptrs) == len(list(model.parameters()))
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_zero_grad_clears_every_gradient(set_to_none):
+    model = kd.KAN([2, 3, 1], seed=0)
+    model(_data(5, 2, dtype=torch.float32)).sum().backward()
+    assert all(layer.coef.grad is not None for layer in model.layers)
+    model.zero_grad(set_to_none=set_to_none)
+    for p in model.parameters():
+        assert p.grad is None if set_to_none else (p.grad is None or not p.grad.any())
+
+
+def test_parameters_changed_in_place_before_backward_are_an_error():
+    model = kd.KAN([2, 3, 1], seed=0)
+    out = model(_data(5, 2, dtype=torch.float32)).sum()
+    with torch.no_grad():
+        model.layers[1].coef.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward()
