@@ -131,7 +131,6 @@ class _Scratch:
 
     def __init__(self, batch: int, n_in: int, k: int, n_feats: int, like: Tensor) -> None:
         self.t = like.new_empty(batch, n_in)
-        self.j = like.new_empty(batch, n_in)
         dtype = index_dtype(batch * n_in * n_feats, like.device)
         self.j_int = torch.empty(batch, n_in, dtype=dtype, device=like.device)
         self.rows = like.new_empty(2 * k, batch, n_in)
@@ -145,6 +144,13 @@ def _scratch(batch, n_in, k, n_feats, dtype: torch.dtype, device: torch.device) 
     return _Scratch(batch, n_in, k, n_feats, torch.empty(0, dtype=dtype, device=device))
 
 
+def _interval(t: Tensor, out: Tensor, n_intervals: int) -> Tensor:
+    """Grid interval of every position ``t`` (in knot spacings from the left end), into
+    the integer tensor ``out``: truncation is the floor for ``t >= 0``, and clamping maps
+    everything else (below the grid, above it, NaN) to an end interval."""
+    return out.copy_(t).clamp_(0, n_intervals - 1)
+
+
 def features(x: Tensor, grid_ends: Tensor, k: int, n_basis: int, with_slopes: bool) -> Features:
     """Features of the inputs ``x`` (batch, n_in) of a layer on a uniform grid."""
     batch, n_in = x.shape
@@ -152,10 +158,10 @@ def features(x: Tensor, grid_ends: Tensor, k: int, n_basis: int, with_slopes: bo
         ws = _scratch(batch, n_in, k, n_basis + 1, x.dtype, x.device)
     else:
         ws = _Scratch(batch, n_in, k, n_basis + 1, x)
-    t, j, row = ws.t, ws.j, ws.row
+    t, j, row = ws.t, ws.j_int, ws.row
     inv_h = grid_ends[2]
     torch.sub(x, grid_ends[0], out=t).mul_(inv_h)  # grid position in knot spacings
-    torch.floor(t, out=j).clamp_(0, n_basis - k - 1).nan_to_num_(0.0)  # NaN stays in t
+    _interval(t, j, n_basis - k)
     t.sub_(j)  # position in the interval
     uc = torch.clamp(t, 0.0, 1.0, out=row[0])
     torch.sub(t, uc, out=row[k])  # beyond the grid: distance past its end
@@ -168,8 +174,7 @@ def features(x: Tensor, grid_ends: Tensor, k: int, n_basis: int, with_slopes: bo
         live, slopes = poly[: k + 1], poly[k + 1 :].view(k + 1, batch, n_in).mul_(inv_h)
     else:
         live = torch.addmm(const[: k + 1], mat[: k + 1], ws.rows2, out=ws.values)
-    ws.j_int.copy_(j)
-    index = _row_starts(batch, n_in, n_basis + 1, k, x.device) + ws.j_int
+    index = _row_starts(batch, n_in, n_basis + 1, k, x.device) + j
     values = x.new_zeros(batch, n_in, n_basis + 1)
     values.view(-1).scatter_(0, index.view(-1), live.reshape(-1))
     sig = torch.sigmoid(x)
@@ -306,21 +311,29 @@ class _Network(torch.autograd.Function):
     def forward(ctx, x, layers, first, *params):
         input_grad = ctx.needs_input_grad[0]
         out, tape = network_forward(x, layers, input_grad, first)
-        ctx.layers, ctx.input_grad = layers, input_grad
-        feats = [t for f in tape.features for t in f]
-        ctx.save_for_backward(*params, *feats, *tape.weights, *tape.masked, *tape.outputs)
+        n = len(layers)
+        items = [*params, *(t for f in tape.features for t in f)]
+        items += tape.weights + tape.masked + tape.outputs
+        keep = [t is not None for t in items]
+        for l, a in enumerate(layers):  # what the backward pass does not read
+            keep[7 * n + l] &= l > 0 or input_grad  # weights: for the input gradient
+            keep[8 * n + l] &= a.mask is not None  # masked scales: else the scales
+            keep[9 * n + l] &= a.n_mult > 0  # outputs: for product nodes
+        ctx.layers, ctx.input_grad, ctx.keep = layers, input_grad, keep
+        ctx.save_for_backward(*(t for t, k in zip(items, keep, strict=True) if k))
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        n, saved = len(ctx.layers), ctx.saved_tensors
+        n, saved = len(ctx.layers), iter(ctx.saved_tensors)
+        items = [next(saved) if k else None for k in ctx.keep]
         layers = [
-            a._replace(coef=saved[3 * l], scales=saved[3 * l + 1], bias=saved[3 * l + 2])
+            a._replace(coef=items[3 * l], scales=items[3 * l + 1], bias=items[3 * l + 2])
             for l, a in enumerate(ctx.layers)
         ]
-        feats, rest = saved[3 * n : 7 * n], saved[7 * n :]
-        features = [Features(*feats[4 * l : 4 * l + 4]) for l in range(n)]
-        tape = Tape(features, list(rest[:n]), list(rest[n : 2 * n]), list(rest[2 * n :]))
+        features = [Features(*items[3 * n + 4 * l : 3 * n + 4 * l + 4]) for l in range(n)]
+        masked = [m if m is not None else a.scales for m, a in zip(items[8 * n : 9 * n], layers)]
+        tape = Tape(features, items[7 * n : 8 * n], masked, items[9 * n :])
         gx, grads = network_backward(grad, layers, tape, ctx.input_grad)
         return (gx, None, None, *(g for layer_grads in grads for g in layer_grads))
 

@@ -62,7 +62,6 @@ class _Layer:
         k, n_in, nb = self.k, self.n_in, self.n_basis
         like = self.coef
         self.t = like.new_empty(batch, n_in)
-        self.j = like.new_empty(batch, n_in)
         itype = fused.index_dtype(batch * n_in * (nb + 1), like.device)
         self.j_int = torch.empty(batch, n_in, dtype=itype, device=like.device)
         self.rows = like.new_empty(2 * k, batch, n_in)
@@ -94,16 +93,15 @@ class _Layer:
 
     def compute_features(self, h: Tensor) -> None:
         row, uc = self.row, self.row[0]
-        t, j = self.t, self.j
+        t = self.t
         torch.addcmul(self.shift, h, self.inv_h, out=t)  # grid position
-        torch.floor(t, out=j).clamp_(0, self.n_basis - self.k - 1).nan_to_num_(0.0)
-        t.sub_(j)  # position in the interval
+        fused._interval(t, self.j_int, self.n_basis - self.k)
+        t.sub_(self.j_int)  # position in the interval
         torch.clamp(t, 0.0, 1.0, out=uc)
         torch.sub(t, uc, out=row[self.k])  # beyond the grid: distance past its end
         for lower, higher in self.powers:
             torch.mul(lower, uc, out=higher)
         torch.addmm(self.const, self.mat, self.rows2, out=self.poly)
-        self.j_int.copy_(j)
         torch.add(self.starts, self.j_int, out=self.index)
         self.values1.zero_()
         self.values1.scatter_(0, self.index1, self.poly_values)
