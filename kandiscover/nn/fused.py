@@ -66,8 +66,9 @@ class Features(NamedTuple):
 
     values: Tensor  # (batch, n_in * (G + k + 1))
     index: Tensor | None  # (k + 1, batch, n_in) flat positions of the live basis functions
-    slopes: Tensor | None  # (k + 1, batch, n_in) their derivatives in x
-    base_slope: Tensor | None  # (batch, n_in) derivative of the base function
+    slopes: Tensor | None  # (k + 1, batch, n_in) their derivatives in u (knot spacings)
+    base_slope: Tensor | None  # (batch, n_in) derivative of the base function in x
+    inv_h: Tensor | None  # (n_in,) 1 / knot spacing: d/dx = inv_h * d/du
 
 
 @functools.lru_cache(maxsize=64)
@@ -91,98 +92,82 @@ def _polynomials(k: int, dtype: torch.dtype, device: torch.device) -> tuple[Tens
     return mat.T.to(dtype=dtype, device=device), const.to(dtype=dtype, device=device)
 
 
-def index_dtype(n: int, device: torch.device) -> torch.dtype:
-    """The narrowest integer type for flat positions below ``n`` that scatters take."""
-    return torch.int32 if n < 2**31 and _scatter_takes_int32(device.type) else torch.long
+_KEEP_LIMIT = 1 << 18  # elements: workspaces of larger batches are not kept
 
 
-@functools.cache
-def _scatter_takes_int32(device_type: str) -> bool:
-    """Whether this torch scatters with 32-bit indices (recent releases; older ones want
-    64-bit), checked once per device type."""
-    try:
-        out = torch.zeros(2, device=device_type)
-        out.scatter_(0, torch.ones(1, dtype=torch.int32, device=device_type), out[:1] + 1)
-        return bool(out[1] == 1)
-    except RuntimeError:
-        return False
+class _Workspace:
+    """What :func:`features` needs besides its results, for one shape: the temporaries
+    nothing keeps, their views, the polynomial constants and the flat positions of the
+    features; kept between calls for small batches."""
 
-
-def _row_starts(batch: int, n_in: int, n_feats: int, k: int, device: torch.device) -> Tensor:
-    """Flat position of the first feature of every (function, sample, input), shape
-    (k + 1, batch, n_in), as :func:`index_dtype`; kept for small batches."""
-    if batch * n_in * (k + 1) <= _KEEP_LIMIT:
-        return _kept_row_starts(batch, n_in, n_feats, k, device)
-    return _kept_row_starts.__wrapped__(batch, n_in, n_feats, k, device)
-
-
-@functools.lru_cache(maxsize=16)
-def _kept_row_starts(batch: int, n_in: int, n_feats: int, k: int, device: torch.device) -> Tensor:
-    dtype = index_dtype(batch * n_in * n_feats, device)
-    start = torch.arange(batch * n_in, device=device, dtype=dtype).view(batch, n_in) * n_feats
-    return start + torch.arange(k + 1, device=device, dtype=dtype).view(-1, 1, 1)
-
-
-_KEEP_LIMIT = 1 << 18  # elements: temporaries and indices of larger batches are not kept
-
-
-class _Scratch:
-    """Temporaries of :func:`features` that nothing keeps, reused between calls."""
-
-    def __init__(self, batch: int, n_in: int, k: int, n_feats: int, like: Tensor) -> None:
+    def __init__(self, batch, n_in, k, n_basis, dtype, device) -> None:
+        n_feats = n_basis + 1
+        like = torch.empty(0, dtype=dtype, device=device)
         self.t = like.new_empty(batch, n_in)
-        dtype = index_dtype(batch * n_in * n_feats, like.device)
-        self.j_int = torch.empty(batch, n_in, dtype=dtype, device=like.device)
-        self.rows = like.new_empty(2 * k, batch, n_in)
-        self.row = self.rows.unbind(0)
-        self.rows2 = self.rows.view(2 * k, -1)
-        self.values = like.new_empty(k + 1, batch * n_in)
+        itype = torch.long
+        self.j = torch.empty(batch, n_in, dtype=itype, device=device)
+        self.last = n_basis - k - 1  # the last grid interval
+        rows = like.new_empty(2 * k + 1, batch, n_in)
+        rows[0] = 1.0  # the constant terms, so that the polynomials are one product
+        row = rows.unbind(0)[1:]
+        self.uc, self.du = row[0], row[k]
+        self.products = [(row[p - 1], row[p]) for p in range(1, k)]
+        self.products += [(row[k + p - 1], row[k + p]) for p in range(1, k)]
+        self.rows = rows.view(2 * k + 1, -1)
+        mat, const = _polynomials(k, dtype, device)
+        self.mat = torch.cat([const, mat], dim=1)  # (2k + 2, 2k + 1)
+        self.mat_values = self.mat[: k + 1]
+        self.live = like.new_empty(k + 1, batch * n_in)
+        start = torch.arange(batch * n_in, device=device, dtype=itype).view(batch, n_in)
+        offsets = torch.arange(k + 1, device=device, dtype=itype).view(-1, 1, 1)
+        self.starts = start * n_feats + offsets
+        self.shape = (batch, n_in, n_feats)
+        self.poly_shape = (2, k + 1, batch, n_in)
 
 
 @functools.lru_cache(maxsize=16)
-def _scratch(batch, n_in, k, n_feats, dtype: torch.dtype, device: torch.device) -> _Scratch:
-    return _Scratch(batch, n_in, k, n_feats, torch.empty(0, dtype=dtype, device=device))
+def _kept_workspace(batch, n_in, k, n_basis, dtype, device) -> _Workspace:
+    return _Workspace(batch, n_in, k, n_basis, dtype, device)
 
 
-def _interval(t: Tensor, out: Tensor, n_intervals: int) -> Tensor:
+def _workspace(batch, n_in, k, n_basis, dtype, device) -> _Workspace:
+    if batch * n_in * (2 * k + 2) <= _KEEP_LIMIT:
+        return _kept_workspace(batch, n_in, k, n_basis, dtype, device)
+    return _Workspace(batch, n_in, k, n_basis, dtype, device)
+
+
+def _interval(t: Tensor, out: Tensor, last: int) -> Tensor:
     """Grid interval of every position ``t`` (in knot spacings from the left end), into
     the integer tensor ``out``: truncation is the floor for ``t >= 0``, and clamping maps
     everything else (below the grid, above it, NaN) to an end interval."""
-    return out.copy_(t).clamp_(0, n_intervals - 1)
+    return out.copy_(t).clamp_(0, last)
 
 
 def features(x: Tensor, grid_ends: Tensor, k: int, n_basis: int, with_slopes: bool) -> Features:
     """Features of the inputs ``x`` (batch, n_in) of a layer on a uniform grid."""
-    batch, n_in = x.shape
-    if batch * n_in * 2 * k <= _KEEP_LIMIT:
-        ws = _scratch(batch, n_in, k, n_basis + 1, x.dtype, x.device)
-    else:
-        ws = _Scratch(batch, n_in, k, n_basis + 1, x)
-    t, j, row = ws.t, ws.j_int, ws.row
-    inv_h = grid_ends[2]
-    torch.sub(x, grid_ends[0], out=t).mul_(inv_h)  # grid position in knot spacings
-    _interval(t, j, n_basis - k)
+    ws = _workspace(*x.shape, k, n_basis, x.dtype, x.device)
+    t, j, uc = ws.t, ws.j, ws.uc
+    torch.sub(x, grid_ends[0], out=t).mul_(grid_ends[2])  # grid position in knot spacings
+    _interval(t, j, ws.last)
     t.sub_(j)  # position in the interval
-    uc = torch.clamp(t, 0.0, 1.0, out=row[0])
-    torch.sub(t, uc, out=row[k])  # beyond the grid: distance past its end
-    for p in range(1, k):
-        torch.mul(row[p - 1], uc, out=row[p])
-        torch.mul(row[k + p - 1], uc, out=row[k + p])
-    mat, const = _polynomials(k, x.dtype, x.device)
+    torch.clamp(t, 0.0, 1.0, out=uc)
+    torch.sub(t, uc, out=ws.du)  # beyond the grid: distance past its end
+    for lower, higher in ws.products:
+        torch.mul(lower, uc, out=higher)
     if with_slopes:
-        poly = torch.addmm(const, mat, ws.rows2)
-        live, slopes = poly[: k + 1], poly[k + 1 :].view(k + 1, batch, n_in).mul_(inv_h)
+        live, slopes = torch.mm(ws.mat, ws.rows).view(ws.poly_shape).unbind(0)
     else:
-        live = torch.addmm(const[: k + 1], mat[: k + 1], ws.rows2, out=ws.values)
-    index = _row_starts(batch, n_in, n_basis + 1, k, x.device) + j
-    values = x.new_zeros(batch, n_in, n_basis + 1)
-    values.view(-1).scatter_(0, index.view(-1), live.reshape(-1))
+        live = torch.mm(ws.mat_values, ws.rows, out=ws.live)
+    index = ws.starts + j
+    values = x.new_zeros(ws.shape)
+    values.view(-1).scatter_(0, index.view(-1), live.view(-1))
     sig = torch.sigmoid(x)
-    silu = torch.mul(x, sig, out=values[..., n_basis])
+    silu = torch.mul(x, sig, out=values.select(2, n_basis))
+    values = values.view(x.shape[0], -1)
     if not with_slopes:
-        return Features(values.view(batch, -1), None, None, None)
+        return Features(values, None, None, None, None)
     base_slope = torch.addcmul(sig, silu, 1.0 - sig)
-    return Features(values.view(batch, -1), index, slopes, base_slope)
+    return Features(values, index, slopes, base_slope, grid_ends[2])
 
 
 def _input_grad(g: Tensor, w: Tensor, f: Features) -> Tensor:
@@ -193,11 +178,11 @@ def _input_grad(g: Tensor, w: Tensor, f: Features) -> Tensor:
         width = w.shape[1]
         col = f.index.view(-1, batch, n_in) - _row_base(batch, width, f.index.dtype, g.device)
         live = w.view(-1).index_select(0, col.view(-1)).view(f.index.shape)
-        d = (live * f.slopes).sum(0).addcmul_(w.view(n_in, -1)[:, -1], f.base_slope)
-        return d.mul_(g)
+        d = (live * f.slopes).sum(0).mul_(f.inv_h)
+        return d.addcmul_(w.view(n_in, -1)[:, -1], f.base_slope).mul_(g)
     g_feats = g @ w
     live = g_feats.view(-1).index_select(0, f.index.view(-1)).view(f.index.shape)
-    g_in = (live * f.slopes).sum(0)
+    g_in = (live * f.slopes).sum(0).mul_(f.inv_h)
     return g_in.addcmul_(g_feats.view(batch, n_in, -1)[..., -1], f.base_slope)
 
 
@@ -316,9 +301,9 @@ class _Network(torch.autograd.Function):
         items += tape.weights + tape.masked + tape.outputs
         keep = [t is not None for t in items]
         for l, a in enumerate(layers):  # what the backward pass does not read
-            keep[7 * n + l] &= l > 0 or input_grad  # weights: for the input gradient
-            keep[8 * n + l] &= a.mask is not None  # masked scales: else the scales
-            keep[9 * n + l] &= a.n_mult > 0  # outputs: for product nodes
+            keep[8 * n + l] &= l > 0 or input_grad  # weights: for the input gradient
+            keep[9 * n + l] &= a.mask is not None  # masked scales: else the scales
+            keep[10 * n + l] &= a.n_mult > 0  # outputs: for product nodes
         ctx.layers, ctx.input_grad, ctx.keep = layers, input_grad, keep
         ctx.save_for_backward(*(t for t, k in zip(items, keep, strict=True) if k))
         return out
@@ -331,9 +316,9 @@ class _Network(torch.autograd.Function):
             a._replace(coef=items[3 * l], scales=items[3 * l + 1], bias=items[3 * l + 2])
             for l, a in enumerate(ctx.layers)
         ]
-        features = [Features(*items[3 * n + 4 * l : 3 * n + 4 * l + 4]) for l in range(n)]
-        masked = [m if m is not None else a.scales for m, a in zip(items[8 * n : 9 * n], layers)]
-        tape = Tape(features, items[7 * n : 8 * n], masked, items[9 * n :])
+        features = [Features(*items[3 * n + 5 * l : 3 * n + 5 * l + 5]) for l in range(n)]
+        masked = [m if m is not None else a.scales for m, a in zip(items[9 * n : 10 * n], layers)]
+        tape = Tape(features, items[8 * n : 9 * n], masked, items[10 * n :])
         gx, grads = network_backward(grad, layers, tape, ctx.input_grad)
         return (gx, None, None, *(g for layer_grads in grads for g in layer_grads))
 

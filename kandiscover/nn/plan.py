@@ -55,26 +55,17 @@ class _Layer:
         self.g_base_scale, self.g_spline_scale_out = g_scales[..., 0], g_scales[..., 1]
         self.grid_ends = args.grid_ends
         inv_h = args.grid_ends[2]
-        self.inv_h, self.shift = inv_h, -args.grid_ends[0] * inv_h
+        self.inv_h, self.lo = inv_h, args.grid_ends[0]
 
     def features_buffers(self, batch: int) -> None:
         """Buffers for computing this layer's features every evaluation (not the first layer)."""
         k, n_in, nb = self.k, self.n_in, self.n_basis
         like = self.coef
-        self.t = like.new_empty(batch, n_in)
-        itype = fused.index_dtype(batch * n_in * (nb + 1), like.device)
-        self.j_int = torch.empty(batch, n_in, dtype=itype, device=like.device)
-        self.rows = like.new_empty(2 * k, batch, n_in)
-        self.row = self.rows.unbind(0)
-        self.powers = [(self.row[p - 1], self.row[p]) for p in range(1, k)]
-        self.powers += [(self.row[k + p - 1], self.row[k + p]) for p in range(1, k)]
-        self.rows2 = self.rows.view(2 * k, -1)
+        self.ws = fused._Workspace(batch, n_in, k, nb, like.dtype, like.device)
         self.poly = like.new_empty(2 * k + 2, batch * n_in)
         self.poly_values = self.poly[: k + 1].view(-1)
         self.slopes = self.poly[k + 1 :].view(k + 1, batch, n_in)
-        self.mat, self.const = fused._polynomials(k, like.dtype, like.device)
-        self.starts = fused._row_starts(batch, n_in, nb + 1, k, like.device)
-        self.index = torch.empty(k + 1, batch, n_in, dtype=itype, device=like.device)
+        self.index = torch.empty_like(self.ws.starts)
         self.index1 = self.index.view(-1)
         self.sig = like.new_empty(batch, n_in)
         self.base_slope = like.new_empty(batch, n_in)
@@ -92,17 +83,17 @@ class _Layer:
         self.g_in = like.new_empty(batch, n_in)
 
     def compute_features(self, h: Tensor) -> None:
-        row, uc = self.row, self.row[0]
-        t = self.t
-        torch.addcmul(self.shift, h, self.inv_h, out=t)  # grid position
-        fused._interval(t, self.j_int, self.n_basis - self.k)
-        t.sub_(self.j_int)  # position in the interval
+        ws = self.ws
+        t, j, uc = ws.t, ws.j, ws.uc
+        torch.sub(h, self.lo, out=t).mul_(self.inv_h)  # grid position in knot spacings
+        fused._interval(t, j, ws.last)
+        t.sub_(j)  # position in the interval
         torch.clamp(t, 0.0, 1.0, out=uc)
-        torch.sub(t, uc, out=row[self.k])  # beyond the grid: distance past its end
-        for lower, higher in self.powers:
+        torch.sub(t, uc, out=ws.du)  # beyond the grid: distance past its end
+        for lower, higher in ws.products:
             torch.mul(lower, uc, out=higher)
-        torch.addmm(self.const, self.mat, self.rows2, out=self.poly)
-        torch.add(self.starts, self.j_int, out=self.index)
+        torch.mm(ws.mat, ws.rows, out=self.poly)
+        torch.add(ws.starts, j, out=self.index)
         self.values1.zero_()
         self.values1.scatter_(0, self.index1, self.poly_values)
         sig = torch.sigmoid(h, out=self.sig)
