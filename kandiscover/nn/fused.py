@@ -65,7 +65,7 @@ class Features(NamedTuple):
     """The features of one layer's inputs and what the backward pass needs of them."""
 
     values: Tensor  # (batch, n_in * (G + k + 1))
-    index: Tensor | None  # (k + 1, batch, n_in) flat positions of the live basis functions
+    index: Tensor | None  # (k + 1, batch, n_in) live basis functions: columns of ``values``
     slopes: Tensor | None  # (k + 1, batch, n_in) their derivatives in u (knot spacings)
     base_slope: Tensor | None  # (batch, n_in) derivative of the base function in x
     inv_h: Tensor | None  # (n_in,) 1 / knot spacing: d/dx = inv_h * d/du
@@ -116,13 +116,20 @@ class _Workspace:
         self.rows = rows.view(2 * k + 1, -1)
         mat, const = _polynomials(k, dtype, device)
         self.mat = torch.cat([const, mat], dim=1)  # (2k + 2, 2k + 1)
-        self.mat_values = self.mat[: k + 1]
+        self.mat_values, self.mat_slopes = self.mat[: k + 1], self.mat[k + 1 :]
         self.live = like.new_empty(k + 1, batch * n_in)
-        start = torch.arange(batch * n_in, device=device, dtype=itype).view(batch, n_in)
+        self.index = torch.empty(k + 1, batch, n_in, dtype=itype, device=device)
+        # column of the first live function in a sample's features, (k + 1, 1, n_in) ...
         offsets = torch.arange(k + 1, device=device, dtype=itype).view(-1, 1, 1)
-        self.starts = start * n_feats + offsets
+        self.col_starts = torch.arange(n_in, device=device, dtype=itype) * n_feats + offsets
+        # ... where each sample's features start in the flat tensor, (1, batch, 1) ...
+        self.row_starts = (torch.arange(batch, device=device, dtype=itype) * n_in * n_feats)[
+            None, :, None
+        ]
+        # ... and both together, (k + 1, batch, n_in)
+        self.starts = self.col_starts + self.row_starts
         self.shape = (batch, n_in, n_feats)
-        self.poly_shape = (2, k + 1, batch, n_in)
+        self.slopes_shape = (k + 1, batch, n_in)
 
 
 @functools.lru_cache(maxsize=16)
@@ -154,20 +161,22 @@ def features(x: Tensor, grid_ends: Tensor, k: int, n_basis: int, with_slopes: bo
     torch.sub(t, uc, out=ws.du)  # beyond the grid: distance past its end
     for lower, higher in ws.products:
         torch.mul(lower, uc, out=higher)
+    live = torch.mm(ws.mat_values, ws.rows, out=ws.live)
     if with_slopes:
-        live, slopes = torch.mm(ws.mat, ws.rows).view(ws.poly_shape).unbind(0)
+        col = ws.col_starts + j  # kept for the backward pass
+        torch.add(col, ws.row_starts, out=ws.index)
     else:
-        live = torch.mm(ws.mat_values, ws.rows, out=ws.live)
-    index = ws.starts + j
+        torch.add(ws.starts, j, out=ws.index)
     values = x.new_zeros(ws.shape)
-    values.view(-1).scatter_(0, index.view(-1), live.view(-1))
+    values.view(-1).scatter_(0, ws.index.view(-1), live.view(-1))
     sig = torch.sigmoid(x)
     silu = torch.mul(x, sig, out=values.select(2, n_basis))
     values = values.view(x.shape[0], -1)
     if not with_slopes:
         return Features(values, None, None, None, None)
     base_slope = torch.addcmul(sig, silu, 1.0 - sig)
-    return Features(values, index, slopes, base_slope, grid_ends[2])
+    slopes = torch.mm(ws.mat_slopes, ws.rows).view(ws.slopes_shape)
+    return Features(values, col, slopes, base_slope, grid_ends[2])
 
 
 def _input_grad(g: Tensor, w: Tensor, f: Features) -> Tensor:
@@ -175,21 +184,14 @@ def _input_grad(g: Tensor, w: Tensor, f: Features) -> Tensor:
     weights ``w`` (n_out, n_in * F)."""
     batch, n_in = f.base_slope.shape
     if g.shape[1] == 1:  # one output: the derivative of every edge, times g
-        width = w.shape[1]
-        col = f.index.view(-1, batch, n_in) - _row_base(batch, width, f.index.dtype, g.device)
-        live = w.view(-1).index_select(0, col.view(-1)).view(f.index.shape)
-        d = (live * f.slopes).sum(0).mul_(f.inv_h)
+        live = w.view(-1).index_select(0, f.index.view(-1)).view(f.index.shape)
+        d = live.mul_(f.slopes).sum(0).mul_(f.inv_h)
         return d.addcmul_(w.view(n_in, -1)[:, -1], f.base_slope).mul_(g)
     g_feats = g @ w
-    live = g_feats.view(-1).index_select(0, f.index.view(-1)).view(f.index.shape)
-    g_in = (live * f.slopes).sum(0).mul_(f.inv_h)
+    rows = torch.arange(batch, device=g.device).mul_(w.shape[1]).view(1, -1, 1)
+    live = g_feats.view(-1).index_select(0, (f.index + rows).view(-1)).view(f.index.shape)
+    g_in = live.mul_(f.slopes).sum(0).mul_(f.inv_h)
     return g_in.addcmul_(g_feats.view(batch, n_in, -1)[..., -1], f.base_slope)
-
-
-@functools.lru_cache(maxsize=16)
-def _row_base(batch: int, width: int, dtype: torch.dtype, device: torch.device) -> Tensor:
-    """Flat position of the first feature of every sample, shape (1, batch, 1)."""
-    return (torch.arange(batch, dtype=dtype, device=device) * width).view(1, -1, 1)
 
 
 def weights(coef: Tensor, scales: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
