@@ -5,9 +5,15 @@ Two figures:
 1. Training-step time (forward + backward of the mean squared error, no optimiser step)
    for kandiscover's ``KAN``, pykan's ``KAN`` in its default mode and in its speed mode
    (``model.speed()``), and a torch MLP (Linear/SiLU) with as many trainable
-   parameters as the kandiscover network. The peers are timed round-robin (one step
-   of each in turn) so that a change of machine load hits them all alike; the figure
-   is the median over the repeats after a warm-up.
+   parameters as the kandiscover network. The peers take turns, each running a block
+   of consecutive steps, over many rounds, so that a change of machine load hits them
+   all alike. Two figures per peer:
+
+   * steady: the median step inside the blocks (every step but the block's first),
+     which is what a training loop runs: the same model step after step;
+   * cold: the median first step of a block, right after the other peers ran and
+     cleared the caches (what one step costs when it runs alone; the earlier versions
+     of this script timed one step of each peer in turn and reported only this).
 2. A whole 50-step L-BFGS fit of a [2, 5, 1] network on f(x, y) = exp(sin(pi x) + y^2):
    ``kd.fit`` against pykan's ``model.fit`` (same data, same steps, grid updates every
    5 steps up to step 50 for both). Wall time and final train RMSE.
@@ -98,8 +104,10 @@ class Peer:
     name: str
     model: nn.Module
     params: int
-    times: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # steps inside a block (warm)
+    cold: list[float] = field(default_factory=list)  # first steps of the blocks
     target: int = 0
+    block: int = 1
     note: str = ""
     error: str = ""
 
@@ -119,7 +127,8 @@ def timed(fn: Callable[[], None], device: str) -> float:
 
 
 def bench_steps(peers: list[Peer], X, y, device: str, budget: float, max_reps: int, warmup: int):
-    """Warm up every peer, choose its repeat count from a time budget, then time round-robin."""
+    """Warm up every peer, size its blocks and repeats from a time budget, then let the
+    peers take turns, one block of consecutive steps each."""
     for p in peers:
         try:
             with quiet():
@@ -135,12 +144,21 @@ def bench_steps(peers: list[Peer], X, y, device: str, budget: float, max_reps: i
             p.target = 1 if first > 60.0 else 2
         else:
             p.target = int(max(3, min(max_reps, budget / max(first, 1e-6))))
+        p.block = int(max(2, min(10, 0.05 / max(first, 1e-6))))  # <= 0.05 s a block
     live = [p for p in peers if not p.error]
     while any(len(p.times) < p.target for p in live):
         for p in live:
-            if len(p.times) < p.target:
-                with quiet():
-                    p.times.append(timed(lambda p=p: train_step(p.model, X, y), device))
+            if len(p.times) >= p.target:
+                continue
+            with quiet():
+                block = [timed(lambda p=p: train_step(p.model, X, y), device)]
+                if p.target > 2:  # slow peers: one step a turn
+                    block += [
+                        timed(lambda p=p: train_step(p.model, X, y), device)
+                        for _ in range(p.block - 1)
+                    ]
+            p.cold.append(block[0])
+            p.times.extend(block[1:] if len(block) > 1 else block)
 
 
 def fmt_time(s: float) -> str:
@@ -191,50 +209,49 @@ def step_benchmark(args, PyKAN, out) -> None:
         bench_steps(peers, X, y, dev, budget, max_reps, warmup)
 
         title = f"width={width} grid={grid} k={k} batch={batch}"
-        print(f"\n-- training step (forward + backward), {title}", file=out)
-        print(
-            f"   {'peer':<28}{'trainable params':>17}{'median':>13}{'min':>13}{'reps':>6}", file=out
-        )
-        med = {}
-        for p in peers:
-            if p.error:
-                print(f"   {p.name:<28}{p.params:>17}   FAILED: {p.error}", file=out)
-                continue
-            med[p.name] = statistics.median(p.times)
-            print(
-                f"   {p.name:<28}{p.params:>17}{fmt_time(med[p.name]):>13}"
-                f"{fmt_time(min(p.times)):>13}{len(p.times):>6}",
-                file=out,
-            )
-        for s in skipped:
-            print(f"   skipped {s}", file=out)
-        if PyKAN is None:
-            print("   pykan rows skipped (pykan not installed)", file=out)
+        report_steps(peers, title, skipped, PyKAN is None, out)
         print(
             f"   params: kandiscover {n_kd} (trainable, without sym_affine), "
             f"MLP {param_count(mlp)} ({depth} hidden layer{'s' if depth > 1 else ''})",
             file=out,
         )
-        fast = {p.name: min(p.times) for p in peers if not p.error}
-        t_kd, m_kd = med.get("kandiscover KAN"), fast.get("kandiscover KAN")
-        if t_kd:
-            print(f"   {'ratios':<50}{'medians':>8}{'minima':>14}", file=out)
-            for name in ("pykan KAN (default)", "pykan KAN (speed())"):
-                if name in med:
-                    label = f"speed-up of kandiscover over {name}:"
-                    print(
-                        f"   {label:<50}{med[name] / t_kd:7.2f}x{fast[name] / m_kd:13.2f}x",
-                        file=out,
-                    )
-            mlp_name = peers[-1].name
-            if mlp_name in med:
-                label = "kandiscover / MLP step time:"
-                print(
-                    f"   {label:<50}{t_kd / med[mlp_name]:7.2f}x{m_kd / fast[mlp_name]:13.2f}x",
-                    file=out,
-                )
         out.flush()
         del peers, kan, mlp
+
+
+def report_steps(peers: list[Peer], title: str, skipped: list[str], no_pykan: bool, out) -> None:
+    """The table of step times and the ratios, steady (inside blocks) and cold."""
+    print(f"\n-- training step (forward + backward), {title}", file=out)
+    head = f"   {'peer':<26}{'params':>7}{'steady':>12}{'cold':>12}{'min':>12}{'steps':>7}"
+    print(head + f"{'blocks':>7}", file=out)
+    steady, cold = {}, {}
+    for p in peers:
+        if p.error:
+            print(f"   {p.name:<26}{p.params:>7}   FAILED: {p.error}", file=out)
+            continue
+        steady[p.name], cold[p.name] = statistics.median(p.times), statistics.median(p.cold)
+        print(
+            f"   {p.name:<26}{p.params:>7}{fmt_time(steady[p.name]):>12}"
+            f"{fmt_time(cold[p.name]):>12}{fmt_time(min(p.times)):>12}"
+            f"{len(p.times):>7}{len(p.cold):>7}",
+            file=out,
+        )
+    for s in skipped:
+        print(f"   skipped {s}", file=out)
+    if no_pykan:
+        print("   pykan rows skipped (pykan not installed)", file=out)
+    kd_name, mlp_name = peers[0].name, peers[-1].name
+    if kd_name not in steady:
+        return
+    print(f"   {'ratios (of medians)':<50}{'steady':>8}{'cold':>10}", file=out)
+    for name in ("pykan KAN (default)", "pykan KAN (speed())"):
+        if name in steady:
+            label = f"speed-up of kandiscover over {name}:"
+            a, b = steady[name] / steady[kd_name], cold[name] / cold[kd_name]
+            print(f"   {label:<50}{a:7.2f}x{b:9.2f}x", file=out)
+    if mlp_name in steady:
+        a, b = steady[kd_name] / steady[mlp_name], cold[kd_name] / cold[mlp_name]
+        print(f"   {'kandiscover / MLP step time:':<50}{a:7.2f}x{b:9.2f}x", file=out)
 
 
 def mlp_shape(mlp: nn.Sequential) -> str:

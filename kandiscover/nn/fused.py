@@ -65,7 +65,8 @@ class Features(NamedTuple):
     """The features of one layer's inputs and what the backward pass needs of them."""
 
     values: Tensor  # (batch, n_in * (G + k + 1))
-    index: Tensor | None  # (k + 1, batch, n_in) live basis functions: columns of ``values``
+    index: Tensor | None  # (k + 1, batch, n_in) live basis functions: flat positions in
+    # ``values``, or their columns (``values[b]``) for a layer with one output
     slopes: Tensor | None  # (k + 1, batch, n_in) their derivatives in u (knot spacings)
     base_slope: Tensor | None  # (batch, n_in) derivative of the base function in x
     inv_h: Tensor | None  # (n_in,) 1 / knot spacing: d/dx = inv_h * d/du
@@ -119,15 +120,13 @@ class _Workspace:
         self.mat_values, self.mat_slopes = self.mat[: k + 1], self.mat[k + 1 :]
         self.live = like.new_empty(k + 1, batch * n_in)
         self.index = torch.empty(k + 1, batch, n_in, dtype=itype, device=device)
-        # column of the first live function in a sample's features, (k + 1, 1, n_in) ...
+        # columns of the live functions of interval 0 in a sample's features, and their
+        # flat positions in the feature tensor, both (k + 1, batch, n_in): add the interval
         offsets = torch.arange(k + 1, device=device, dtype=itype).view(-1, 1, 1)
-        self.col_starts = torch.arange(n_in, device=device, dtype=itype) * n_feats + offsets
-        # ... where each sample's features start in the flat tensor, (1, batch, 1) ...
-        self.row_starts = (torch.arange(batch, device=device, dtype=itype) * n_in * n_feats)[
-            None, :, None
-        ]
-        # ... and both together, (k + 1, batch, n_in)
-        self.starts = self.col_starts + self.row_starts
+        cols = torch.arange(n_in, device=device, dtype=itype) * n_feats + offsets
+        rows = torch.arange(batch, device=device, dtype=itype).view(1, -1, 1) * (n_in * n_feats)
+        self.starts = cols + rows
+        self.cols = cols.expand(self.starts.shape).contiguous()
         self.shape = (batch, n_in, n_feats)
         self.slopes_shape = (k + 1, batch, n_in)
 
@@ -150,8 +149,14 @@ def _interval(t: Tensor, out: Tensor, last: int) -> Tensor:
     return out.copy_(t).clamp_(0, last)
 
 
-def features(x: Tensor, grid_ends: Tensor, k: int, n_basis: int, with_slopes: bool) -> Features:
-    """Features of the inputs ``x`` (batch, n_in) of a layer on a uniform grid."""
+def features(
+    x: Tensor, grid_ends: Tensor, k: int, n_basis: int, with_slopes: bool, columns: bool = False
+) -> Features:
+    """Features of the inputs ``x`` (batch, n_in) of a layer on a uniform grid.
+
+    ``with_slopes`` keeps what the input gradient needs, the live functions by their flat
+    positions in the features, or by their columns (``columns``, for one output).
+    """
     ws = _workspace(*x.shape, k, n_basis, x.dtype, x.device)
     t, j, uc = ws.t, ws.j, ws.uc
     torch.sub(x, grid_ends[0], out=t).mul_(grid_ends[2])  # grid position in knot spacings
@@ -162,13 +167,13 @@ def features(x: Tensor, grid_ends: Tensor, k: int, n_basis: int, with_slopes: bo
     for lower, higher in ws.products:
         torch.mul(lower, uc, out=higher)
     live = torch.mm(ws.mat_values, ws.rows, out=ws.live)
-    if with_slopes:
-        col = ws.col_starts + j  # kept for the backward pass
-        torch.add(col, ws.row_starts, out=ws.index)
+    if with_slopes and not columns:
+        index = kept = ws.starts + j
     else:
-        torch.add(ws.starts, j, out=ws.index)
+        index = torch.add(ws.starts, j, out=ws.index)
+        kept = ws.cols + j if with_slopes else None
     values = x.new_zeros(ws.shape)
-    values.view(-1).scatter_(0, ws.index.view(-1), live.view(-1))
+    values.view(-1).scatter_(0, index.view(-1), live.view(-1))
     sig = torch.sigmoid(x)
     silu = torch.mul(x, sig, out=values.select(2, n_basis))
     values = values.view(x.shape[0], -1)
@@ -176,7 +181,7 @@ def features(x: Tensor, grid_ends: Tensor, k: int, n_basis: int, with_slopes: bo
         return Features(values, None, None, None, None)
     base_slope = torch.addcmul(sig, silu, 1.0 - sig)
     slopes = torch.mm(ws.mat_slopes, ws.rows).view(ws.slopes_shape)
-    return Features(values, col, slopes, base_slope, grid_ends[2])
+    return Features(values, kept, slopes, base_slope, grid_ends[2])
 
 
 def _input_grad(g: Tensor, w: Tensor, f: Features) -> Tensor:
@@ -188,8 +193,7 @@ def _input_grad(g: Tensor, w: Tensor, f: Features) -> Tensor:
         d = live.mul_(f.slopes).sum(0).mul_(f.inv_h)
         return d.addcmul_(w.view(n_in, -1)[:, -1], f.base_slope).mul_(g)
     g_feats = g @ w
-    rows = torch.arange(batch, device=g.device).mul_(w.shape[1]).view(1, -1, 1)
-    live = g_feats.view(-1).index_select(0, (f.index + rows).view(-1)).view(f.index.shape)
+    live = g_feats.view(-1).index_select(0, f.index.view(-1)).view(f.index.shape)
     g_in = live.mul_(f.slopes).sum(0).mul_(f.inv_h)
     return g_in.addcmul_(g_feats.view(batch, n_in, -1)[..., -1], f.base_slope)
 
@@ -256,7 +260,8 @@ def network_forward(
         if l == 0 and first is not None:
             f = first
         else:
-            f = features(h, a.grid_ends, a.k, a.coef.shape[-1], input_grad or l > 0)
+            n_out, n_basis = a.coef.shape[0], a.coef.shape[-1]
+            f = features(h, a.grid_ends, a.k, n_basis, input_grad or l > 0, n_out == 1)
         w, masked = weights(a.coef, a.scales, a.mask)
         sub = torch.addmm(a.bias, f.values, w.T)
         tape.features.append(f)

@@ -75,6 +75,11 @@ class _Layer:
         self.values = self.values3.view(batch, -1)
         self.values1 = self.values3.view(-1)
         self.base = self.values3[..., nb]
+        self.one_output = self.w2.shape[0] == 1
+        self.cols = torch.empty_like(self.ws.cols)
+        self.cols1 = self.cols.view(-1)
+        self.w1 = self.w.view(-1)
+        self.w_base_row = self.w_base[0] if self.one_output else None
         self.g_feats = like.new_empty(batch, n_in * (nb + 1))
         self.g_feats1 = self.g_feats.view(-1)
         self.g_base = self.g_feats.view(batch, n_in, nb + 1)[..., nb]
@@ -116,14 +121,17 @@ class _Layer:
         torch.sum(g, 0, out=self.g_bias)
 
     def input_grad(self, g: Tensor) -> Tensor:
-        if g.shape[1] == 1:  # an outer product: BLAS is slow with an inner size of 1
-            torch.mul(g, self.w2, out=self.g_feats)
+        if self.one_output:  # the derivative of every edge, from the weights, times g
+            torch.add(self.ws.cols, self.ws.j, out=self.cols)
+            torch.index_select(self.w1, 0, self.cols1, out=self.live1)
         else:
             torch.mm(g, self.w2, out=self.g_feats)
-        torch.index_select(self.g_feats1, 0, self.index1, out=self.live1)
+            torch.index_select(self.g_feats1, 0, self.index1, out=self.live1)
         self.live.mul_(self.slopes)
         torch.sum(self.live, 0, out=self.g_in)
         self.g_in.mul_(self.inv_h)
+        if self.one_output:
+            return self.g_in.addcmul_(self.w_base_row, self.base_slope).mul_(g)
         return self.g_in.addcmul_(self.g_base, self.base_slope)
 
 
