@@ -8,10 +8,13 @@ Every edge computes
 and output ``o`` is ``bias[o] + sum_i mask[o, i] * phi_{o,i}(x_i)``. Outside its grid a
 spline continues as the straight line that touches it at the grid end.
 
-The numeric part of the forward pass is one feature tensor of shape
-``(batch, n_in, G + k + 3)`` (the basis, two extrapolation features and the base
-function) contracted with one weight tensor: a single matrix product. Symbolic edges are
-evaluated grouped by primitive, never one by one.
+The numeric part of the forward pass is one feature tensor contracted with one weight
+tensor: a single matrix product. On a uniform grid with the SiLU base (the default) it
+runs in the hand-written kernel of :mod:`kandiscover.nn.fused` (the ``k + 1`` live basis
+functions, continued by their tangents beyond the grid, and the base function: ``G + k +
+1`` features); otherwise :meth:`KANLayer.features` builds ``(batch, n_in, G + k + 3)``
+features (the basis, two extrapolation features and the base function) for autograd.
+Symbolic edges are evaluated grouped by primitive, never one by one.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from . import bspline
 from .fused import FeatureCache, LayerArgs, uniform_network
 from .layer import KANLayer, SymbolicFunction
+from .plan import PlanPool, planned
 
 __all__ = ["KAN", "normalize_width"]
 
@@ -119,6 +120,7 @@ class KAN(nn.Module):
         self.input_index: tuple[int, ...] = tuple(range(n_in))
         self.n_source_inputs = n_in
         self._first_features = FeatureCache()
+        self._plans = PlanPool()
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """As :meth:`torch.nn.Module.zero_grad`; walks the layers directly (the generic
@@ -139,6 +141,7 @@ class KAN(nn.Module):
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_first_features"] = FeatureCache()  # never copy or pickle cached features
+        state["_plans"] = PlanPool()
         return state
 
     # ------------------------------------------------------------------ shape
@@ -188,6 +191,9 @@ class KAN(nn.Module):
         x = self.select_inputs(x)
         fused = self.fused_args()
         if fused is not None:
+            lent = self._plans.get(self, x, fused)
+            if lent is not None:
+                return planned(x, *lent, fused)
             return uniform_network(x, fused, self._first_features.get(x, fused[0]))
         for l, layer in enumerate(self.layers):
             x = self.combine_nodes(l, layer(x))
@@ -275,6 +281,7 @@ class KAN(nn.Module):
         new.input_index = self.input_index
         new.n_source_inputs = self.n_source_inputs
         new._first_features = FeatureCache()
+        new._plans = PlanPool()
         return new
 
     def extra_repr(self) -> str:

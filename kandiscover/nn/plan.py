@@ -14,15 +14,19 @@ shapes stay as they are: :func:`kandiscover.fit` makes a new one after each grid
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
 from . import fused
-from .network import KAN
 
-__all__ = ["MSEPlan"]
+if TYPE_CHECKING:
+    from .network import KAN
+
+__all__ = ["MSEPlan", "NetworkPlan", "PlanPool"]
 
 
 class _Layer:
@@ -135,26 +139,26 @@ class _Layer:
         return self.g_in.addcmul_(self.g_base, self.base_slope)
 
 
-class MSEPlan:
-    """Mean squared error of ``model`` on ``(x, y)`` and its gradient in ``params``.
+class NetworkPlan:
+    """Forward and backward passes of ``model`` on the fixed inputs ``x``, into buffers
+    allocated once.
 
     Parameters
     ----------
     model : KAN
         Every layer must take the fused kernel (``model.fused_args()`` is not ``None``).
-    x, y : Tensor
-        Inputs (batch, n_inputs) and targets (batch, n_outputs).
+    x : Tensor of shape (batch, n_inputs)
+        The inputs; their first-layer features are computed here, once.
     params : sequence of Tensor
-        The parameters to differentiate, in the order of the flat gradient; each must
-        be a ``coef``, ``scales`` or ``bias`` of one of the layers.
+        The parameters to differentiate, in the order of the flat gradient ``grad``;
+        each must be a ``coef``, ``scales`` or ``bias`` of one of the layers.
     """
 
-    def __init__(self, model: KAN, x: Tensor, y: Tensor, params: Sequence[Tensor]) -> None:
+    def __init__(self, model: KAN, x: Tensor, params: Sequence[Tensor]) -> None:
         args = model.fused_args()
         if args is None:
             raise ValueError("the model has layers the fused kernel does not take")
         x = model.select_inputs(x)
-        self.y, self.n = y, y.numel()
         self.grad = x.new_empty(sum(p.numel() for p in params))
         views, offset = {}, 0
         for p in params:
@@ -172,31 +176,142 @@ class MSEPlan:
             raise ValueError("params must be coef, scales or bias of the model's layers")
         first = args[0]
         self.first = fused.features(x, first.grid_ends, first.k, first.coef.shape[-1], False)
+        self.values = [self.first.values] + [layer.values for layer in self.layers[1:]]
+
+    def forward(self) -> Tensor:
+        """The network's output at the current parameters (a buffer of the plan)."""
+        h = None
+        for l, layer in enumerate(self.layers):
+            if l:
+                layer.compute_features(h)
+            layer.assemble_weights()
+            torch.addmm(layer.bias, self.values[l], layer.w2t, out=layer.out)
+            h = fused._combine(layer.out, layer.n_mult)
+        return h
+
+    def backward(self, g: Tensor) -> Tensor:
+        """Fill ``grad`` from the gradient ``g`` of the output of the last :meth:`forward`
+        (``g`` is only read); returns ``grad``."""
+        for l in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[l]
+            g = fused._uncombine(g, layer.out, layer.n_mult)
+            layer.weight_grads(g, self.values[l])
+            if l:
+                g = layer.input_grad(g)
+        return self.grad
+
+
+class _Token:
+    """Held by the autograd node of a forward pass that used a plan: while it lives, the
+    plan's buffers belong to that pass."""
+
+
+class PlanPool:
+    """At most two :class:`NetworkPlan` of a model for its latest inputs, lent to
+    :func:`planned` forward passes while nothing else uses them.
+
+    A training loop evaluates the same inputs at every step; the second time the same
+    inputs (same tensor, unchanged) come, a plan is built, and from then on the forward
+    and backward passes run in its buffers. A plan is lent to one forward pass at a
+    time: its autograd node holds a token, and the plan is free again once that node is
+    gone (the graph freed), so two steps in flight use the two plans and more fall back
+    to the allocating kernel. Inputs that require a gradient, large batches, a change of
+    inputs, parameters, masks or grids all fall back too (and the last three drop the
+    plans).
+
+    Parameters
+    ----------
+    max_elements : int
+        Largest plan (feature elements over all layers) worth keeping.
+    """
+
+    def __init__(self, max_elements: int = 1 << 21) -> None:
+        self.max_elements = max_elements
+        self.clear()
+
+    def clear(self) -> None:
+        self._x: tuple | None = None
+        self._key: tuple | None = None
+        self._plans: list[list] = []  # [plan, weak reference to its current token]
+
+    def get(self, model: KAN, x: Tensor, layers: list) -> tuple[NetworkPlan, _Token] | None:
+        """A free plan for ``x`` and a token to hand to the forward pass, or ``None``."""
+        if x.requires_grad:
+            return None
+        seen = self._x
+        self._x = (weakref.ref(x), x._version)
+        if seen is None or seen[0]() is not x or seen[1] != x._version:
+            self._plans = []  # new inputs: build plans only if they come again
+            return None
+        key = _layers_key(layers)
+        if key != self._key:
+            self._key, self._plans = key, []
+            size = sum(x.shape[0] * a.coef.shape[1] * (a.coef.shape[2] + 1) for a in layers)
+            if size * 4 > self.max_elements:
+                self._key = None  # too large to keep: never planned
+                return None
+        if self._key is None:
+            return None
+        for entry in self._plans:
+            if entry[1] is None or entry[1]() is None:
+                return self._lend(entry)
+        if len(self._plans) < 2:
+            params = [t for a in layers for t in a[:3]]
+            self._plans.append([NetworkPlan(model, x, params), None])
+            return self._lend(self._plans[-1])
+        return None
+
+    @staticmethod
+    def _lend(entry: list) -> tuple[NetworkPlan, _Token]:
+        token = _Token()
+        entry[1] = weakref.ref(token)
+        return entry[0], token
+
+
+def _layers_key(layers: list) -> tuple:
+    """What a plan depends on: the tensors it reads (by identity) and their versions."""
+    key = []
+    for a in layers:
+        mask_version = None if a.mask is None else a.mask._version
+        key.append((*map(id, a[:5]), mask_version, a.grid_ends._version, a.k, a.n_mult))
+    return tuple(key)
+
+
+class _Planned(torch.autograd.Function):
+    """A forward pass in a plan's buffers, as one autograd node."""
+
+    @staticmethod
+    def forward(ctx, x, plan, token, *params):
+        ctx.plan, ctx.token = plan, token
+        ctx.save_for_backward(*params)  # autograd checks they do not change in place
+        return plan.forward().clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        params = ctx.saved_tensors
+        flat = ctx.plan.backward(grad.contiguous()).clone()
+        grads = flat.split([p.numel() for p in params])
+        return (None, None, None, *(g.view_as(p) for g, p in zip(grads, params, strict=True)))
+
+
+def planned(x: Tensor, plan: NetworkPlan, token: _Token, layers: list) -> Tensor:
+    """The output of the network for ``x`` through ``plan``, differentiable (once) in
+    every layer's ``coef``, ``scales`` and ``bias``."""
+    return _Planned.apply(x, plan, token, *(t for a in layers for t in a[:3]))
+
+
+class MSEPlan(NetworkPlan):
+    """Mean squared error of ``model`` on ``(x, y)`` and its gradient in ``params``
+    (see :class:`NetworkPlan`); ``y`` has shape (batch, n_outputs)."""
+
+    def __init__(self, model: KAN, x: Tensor, y: Tensor, params: Sequence[Tensor]) -> None:
+        super().__init__(model, x, params)
+        self.y, self.n = y, y.numel()
         self.residual = y.new_empty(y.shape)
 
     def __call__(self) -> tuple[float, Tensor]:
         """The loss and a new flat gradient at the current parameters."""
         with torch.no_grad():
-            return self._evaluate()
-
-    def _evaluate(self) -> tuple[float, Tensor]:
-        layers = self.layers
-        values = [self.first.values]
-        h = None
-        for l, layer in enumerate(layers):
-            if l:
-                layer.compute_features(h)
-                values.append(layer.values)
-            layer.assemble_weights()
-            torch.addmm(layer.bias, values[l], layer.w2t, out=layer.out)
-            h = fused._combine(layer.out, layer.n_mult)
-        r = torch.sub(h, self.y, out=self.residual)
-        loss = float(torch.dot(r.view(-1), r.view(-1))) / self.n
-        g = r.mul_(2.0 / self.n)
-        for l in range(len(layers) - 1, -1, -1):
-            layer = layers[l]
-            g = fused._uncombine(g, layer.out, layer.n_mult)
-            layer.weight_grads(g, values[l])
-            if l:
-                g = layer.input_grad(g)
-        return loss, self.grad.clone()
+            r = torch.sub(self.forward(), self.y, out=self.residual)
+            loss = float(torch.dot(r.view(-1), r.view(-1))) / self.n
+            return loss, self.backward(r.mul_(2.0 / self.n)).clone()

@@ -182,3 +182,61 @@ def test_parameters_changed_in_place_before_backward_are_an_error():
         model.layers[1].coef.add_(1.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.backward()
+
+
+def _grads(model):
+    return [
+        p.grad.clone() for layer in model.layers for p in (layer.coef, layer.scales, layer.bias)
+    ]
+
+
+def test_repeated_inputs_run_in_a_plan_with_the_same_results():
+    model = kd.KAN([3, (2, 1), 2], seed=5, dtype=torch.float64)
+    with torch.no_grad():
+        model.layers[0].mask[1, 2] = 0.0
+    x = _data(60, 3, scale=1.4)
+
+    def step():
+        model.zero_grad()
+        out = model(x)
+        (out.sin() * torch.tensor([1.0, -2.0], dtype=out.dtype)).sum().backward()
+        return out.detach(), _grads(model)
+
+    reference = step()  # first call: the allocating kernel
+    assert not model._plans._plans
+    for _ in range(3):  # then the plan (built on the second call)
+        got = step()
+        assert model._plans._plans
+        torch.testing.assert_close(got[0], reference[0], atol=1e-13, rtol=0)
+        for a, b in zip(got[1], reference[1], strict=True):
+            torch.testing.assert_close(a, b, atol=1e-13, rtol=0)
+
+
+def test_plans_are_lent_to_one_live_graph_each():
+    model = kd.KAN([2, 3, 1], seed=0, dtype=torch.float64)
+    x = _data(20, 2)
+    model(x)  # remembers x
+    outs = [model(x) for _ in range(3)]  # three graphs alive: two plans, then the kernel
+    assert len(model._plans._plans) == 2
+    expected = outs[2].detach()
+    for out in outs:
+        torch.testing.assert_close(out.detach(), expected, atol=1e-13, rtol=0)
+    first = torch.autograd.grad(outs[0].sum(), model.layers[1].coef, retain_graph=True)[0]
+    again = torch.autograd.grad(outs[0].sum(), model.layers[1].coef)[0]  # retained graph
+    last = torch.autograd.grad(outs[2].sum(), model.layers[1].coef)[0]
+    torch.testing.assert_close(first, again, atol=0, rtol=0)
+    torch.testing.assert_close(first, last, atol=1e-13, rtol=0)
+
+
+def test_plans_follow_changed_grids_masks_and_inputs():
+    model = kd.KAN([2, 4, 1], seed=3, dtype=torch.float64)
+    x = _data(50, 2, scale=1.2)
+    for _ in range(3):
+        model(x)
+    model.update_grid(x)
+    with torch.no_grad():
+        model.layers[1].mask[0, 2] = 0.0
+        x.mul_(0.7)
+    for _ in range(3):
+        out = model(x)
+    torch.testing.assert_close(out, model.clone()(x.clone()), atol=1e-13, rtol=0)
