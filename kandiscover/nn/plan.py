@@ -1,15 +1,22 @@
-"""The mean squared error of a KAN on one fixed batch and its gradient, by hand.
+"""Forward and backward passes of a KAN on fixed inputs, in buffers allocated once.
 
-Full-batch L-BFGS evaluates the same network on the same inputs a thousand times in a
-fit. :class:`MSEPlan` prepares that evaluation once: every intermediate tensor (features,
-weights, outputs, gradients) is allocated with its views when the plan is made, the
-first layer's features are computed then and kept, and each evaluation is a fixed
-sequence of about fifty tensor operations writing into those buffers: no autograd
-graph, no allocation beyond the returned gradient. The mathematics is that of
-:mod:`kandiscover.nn.fused` (same polynomials, same layout of the features).
+Training evaluates the same network on the same inputs again and again (full-batch
+L-BFGS a thousand times in a fit). A :class:`NetworkPlan` prepares that once: every
+intermediate tensor (features, weights, outputs, gradients) is allocated with its views
+when the plan is made, the first layer's features are computed then and kept, and a
+forward or backward pass is a fixed sequence of tensor operations writing into those
+buffers, with no autograd graph. The mathematics is that of :mod:`kandiscover.nn.fused`
+(same polynomials, same layout of the features).
 
-A plan holds the parameters it was made with and is valid while the grids, masks and
-shapes stay as they are: :func:`kandiscover.fit` makes a new one after each grid update.
+Two users:
+
+* :class:`MSEPlan`, the mean squared error and its gradient, which :func:`kandiscover.fit`
+  hands to L-BFGS (a new plan after each grid update);
+* :class:`PlanPool`, through which :class:`~kandiscover.nn.network.KAN` runs repeated
+  inputs: it lends a plan to one autograd node at a time (:func:`planned`).
+
+A plan reads the parameters it was made with at every pass (their values may change,
+not the tensors) and is valid while the grids, masks and shapes stay as they are.
 """
 
 from __future__ import annotations
