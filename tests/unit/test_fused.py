@@ -240,3 +240,19 @@ def test_plans_follow_changed_grids_masks_and_inputs():
     for _ in range(3):
         out = model(x)
     torch.testing.assert_close(out, model.clone()(x.clone()), atol=1e-13, rtol=0)
+
+
+def test_fit_without_trainable_parameters_is_a_clear_error():
+    model = kd.KAN([2, 3, 1], seed=0)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    x = _data(20, 2, dtype=torch.float32)
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        kd.fit(model, x, x[:, :1], steps=2)
+
+
+def test_fit_counts_its_evaluations():
+    model = kd.KAN([2, 3, 1], seed=0)
+    x = _data(64, 2, dtype=torch.float32)
+    history = kd.fit(model, x, x[:, :1] * x[:, 1:], steps=3, grid_updates=None)
+    assert 3 <= history.evaluations <= 3 * 25  # at least one per step, max_eval per step
