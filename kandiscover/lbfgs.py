@@ -78,6 +78,18 @@ class FlatLBFGS:
         self.g_prev: Tensor | None = None
         self.h_diag = 1.0
 
+    def adopt(self) -> None:
+        """Take the parameters' current values (code that replaced their ``data``, such as
+        a grid update, broke their link to the flat vector); the history is kept."""
+        with torch.no_grad():
+            offset = 0
+            for p in self.params:
+                view = self.x[offset : offset + p.numel()].view_as(p)
+                if p.data.data_ptr() != view.data_ptr():
+                    view.copy_(p.data)
+                    p.data = view
+                offset += p.numel()
+
     def release(self) -> None:
         """Give every parameter its own storage again (the optimiser is done)."""
         with torch.no_grad():

@@ -269,6 +269,19 @@ class _Run:
             self.plan = MSEPlan(self.model, self.X, self.y, params)  # after FlatLBFGS moved them
         return opt
 
+    def _after_grid_update(self) -> None:
+        """L-BFGS keeps its history across a grid update (as pykan's fit does: a fresh
+        history would restart from gradient steps); the evaluation plan is rebuilt."""
+        opt = getattr(self, "optimizer", None)
+        same = [id(p) for p in _trainable_parameters(self.model)] == [id(p) for p in self.params]
+        if not isinstance(opt, FlatLBFGS) or not same:
+            self.optimizer = self._make_optimizer()
+            return
+        opt.adopt()
+        self.plan = None
+        if self.plain_mse and not self.sparsity and _plan_applies(self.model, self.X, self.params):
+            self.plan = MSEPlan(self.model, self.X, self.y, self.params)
+
     def release(self) -> None:
         """Give the parameters back their own storage (L-BFGS keeps them in one vector)."""
         if isinstance(getattr(self, "optimizer", None), FlatLBFGS):
@@ -339,7 +352,7 @@ class _Run:
         for s in range(steps):
             if schedule is not None and s % schedule.every == 0 and s < schedule.until:
                 self.model.update_grid(self.X, schedule.eps)
-                self.optimizer = self._make_optimizer()
+                self._after_grid_update()
             if not self._record(s, good, self.step()):
                 break
             good = _snapshot(self.model)

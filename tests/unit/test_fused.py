@@ -256,3 +256,26 @@ def test_fit_counts_its_evaluations():
     x = _data(64, 2, dtype=torch.float32)
     history = kd.fit(model, x, x[:, :1] * x[:, 1:], steps=3, grid_updates=None)
     assert 3 <= history.evaluations <= 3 * 25  # at least one per step, max_eval per step
+
+
+def test_flat_lbfgs_adopts_replaced_parameter_data():
+    f, start = _problem()
+    w = start()
+    opt = FlatLBFGS(list(w), max_iter=3)
+
+    def closure():
+        for p in w:
+            p.grad = None
+        with torch.enable_grad():
+            loss = f(*w)
+            loss.backward()
+        return loss.detach(), torch.cat([p.grad for p in w])
+
+    opt.step(closure)
+    history = list(opt.order)
+    w[1].data = torch.full_like(w[1], 0.25)  # as a grid update does to the coefficients
+    opt.adopt()
+    assert w[1].data_ptr() == opt.x[8:].data_ptr() and bool((opt.x[8:] == 0.25).all())
+    assert opt.order == history  # the history is kept
+    opt.step(closure)
+    assert float(f(*w).detach()) < float(f(torch.zeros(8, dtype=torch.float64), w[1].detach()))
