@@ -119,6 +119,20 @@ def _problem():
     return f, start
 
 
+def _flat_closure(f, params):
+    """The loss ``f(*params)`` and its flat gradient, as :class:`FlatLBFGS` takes them."""
+
+    def closure():
+        for p in params:
+            p.grad = None
+        with torch.enable_grad():
+            loss = f(*params)
+            loss.backward()
+        return loss.detach(), torch.cat([p.grad for p in params])
+
+    return closure
+
+
 @pytest.mark.parametrize("history, max_iter, steps", [(10, 20, 1), (10, 7, 3), (3, 7, 4)])
 def test_flat_lbfgs_follows_torch_lbfgs(history, max_iter, steps):
     # (long runs drift apart at roundoff level along this problem's flat valley)
@@ -137,17 +151,8 @@ def test_flat_lbfgs_follows_torch_lbfgs(history, max_iter, steps):
         ref.step(closure)
     v = start()
     opt = FlatLBFGS(list(v), **kw)
-
-    def flat_closure():
-        for p in v:
-            p.grad = None
-        with torch.enable_grad():
-            loss = f(*v)
-            loss.backward()
-        return loss.detach(), torch.cat([p.grad for p in v])
-
     for _ in range(steps):
-        opt.step(flat_closure)
+        opt.step(_flat_closure(f, v))
     assert v[0].data_ptr() == opt.x.data_ptr()  # the parameters live in the flat vector
     opt.release()
     assert v[0].data_ptr() != opt.x.data_ptr()
@@ -262,15 +267,7 @@ def test_flat_lbfgs_adopts_replaced_parameter_data():
     f, start = _problem()
     w = start()
     opt = FlatLBFGS(list(w), max_iter=3)
-
-    def closure():
-        for p in w:
-            p.grad = None
-        with torch.enable_grad():
-            loss = f(*w)
-            loss.backward()
-        return loss.detach(), torch.cat([p.grad for p in w])
-
+    closure = _flat_closure(f, w)
     opt.step(closure)
     history = list(opt.order)
     w[1].data = torch.full_like(w[1], 0.25)  # as a grid update does to the coefficients
