@@ -199,54 +199,51 @@ class FlatLBFGS:
         return float(loss), g, float(g.dot(d))
 
     def _line_search(self, closure, t, d, d_norm, f, g, gtd, max_ls, c1=1e-4, c2=0.9, tol=1e-9):
-        """Strong-Wolfe line search along ``d`` from ``x0``; leaves the parameters at the
-        accepted point. Returns its loss, gradient, step and the evaluations made.
+        """Strong-Wolfe line search along ``d``; leaves the parameters at the accepted
+        point. Returns its loss, gradient, step and the evaluations made.
 
-        ``max_ls``: at most this many evaluations after the first.
-
-        ``tol``: the bracket is small enough when it moves no parameter by more than
-        this (fixed, as in ``torch.optim.LBFGS``, whatever ``tolerance_change`` is)."""
+        ``max_ls``: at most this many evaluations after the first. ``tol``: the bracket
+        is small enough when it moves no parameter by more than this (fixed, as in
+        ``torch.optim.LBFGS``, whatever ``tolerance_change`` is)."""
         x0 = self.x.clone()
         f_new, g_new, gtd_new = self._evaluate(closure, x0, t, d)
         evals = 1
-        t_prev, f_prev, g_prev, gtd_prev = 0.0, f, g, gtd
-        done = False
+        prev = (0.0, f, g, gtd)
         bracket = None
-        for ls_iter in range(max_ls):
-            if f_new > f + c1 * t * gtd or (ls_iter > 1 and f_new >= f_prev):
-                bracket = [(t_prev, f_prev, g_prev, gtd_prev), (t, f_new, g_new, gtd_new)]
+        for ls_iter in range(max_ls):  # widen the step until a bracket or a Wolfe point
+            point = (t, f_new, g_new, gtd_new)
+            if f_new > f + c1 * t * gtd or (ls_iter > 1 and f_new >= prev[1]):
+                bracket = [prev, point]
                 break
             if abs(gtd_new) <= -c2 * gtd:
-                return self._accept(x0, d, t, f_new, g_new, evals)
+                return self._accept(x0, d, point, evals)
             if gtd_new >= 0:
-                bracket = [(t_prev, f_prev, g_prev, gtd_prev), (t, f_new, g_new, gtd_new)]
+                bracket = [prev, point]
                 break
-            lo, hi = t + 0.01 * (t - t_prev), t * 10
-            t_next = _cubic_min(t_prev, f_prev, gtd_prev, t, f_new, gtd_new, lo, hi)
-            t_prev, f_prev, g_prev, gtd_prev = t, f_new, g_new, gtd_new
-            t = t_next
+            lo, hi = t + 0.01 * (t - prev[0]), t * 10
+            t = _cubic_min(prev[0], prev[1], prev[3], t, f_new, gtd_new, lo, hi)
+            prev = point
             f_new, g_new, gtd_new = self._evaluate(closure, x0, t, d)
             evals += 1
         if bracket is None:  # no bracket within max_ls evaluations
             bracket = [(0.0, f, g, gtd), (t, f_new, g_new, gtd_new)]
-        # zoom: shrink the bracket until a point satisfies the strong Wolfe conditions
+        search = (closure, x0, d, d_norm, f, gtd, c1, c2, tol)
+        point, evals = self._zoom(search, bracket, evals, max_ls)
+        return self._accept(x0, d, point, evals)
+
+    def _zoom(self, search, bracket, evals, max_ls):
+        """Shrink ``bracket`` (two points ``(t, f, g, g.d)``) until a point satisfies
+        the strong Wolfe conditions; returns the lowest point and the evaluations made."""
+        closure, x0, d, d_norm, f, gtd, c1, c2, tol = search
         insufficient = False
         low = 0 if bracket[0][1] <= bracket[1][1] else 1
-        while not done and evals <= max_ls:
+        while evals <= max_ls:
             (t0, f0, _, gtd0), (t1, f1, _, gtd1) = bracket
             if abs(t1 - t0) * d_norm < tol:
                 break
-            t = _cubic_min(t0, f0, gtd0, t1, f1, gtd1, min(t0, t1), max(t0, t1))
             b_lo, b_hi = min(t0, t1), max(t0, t1)
-            eps = 0.1 * (b_hi - b_lo)
-            if min(b_hi - t, t - b_lo) < eps:  # too close to an end: move inwards
-                if insufficient or t >= b_hi or t <= b_lo:
-                    t = b_hi - eps if abs(t - b_hi) < abs(t - b_lo) else b_lo + eps
-                    insufficient = False
-                else:
-                    insufficient = True
-            else:
-                insufficient = False
+            t = _cubic_min(t0, f0, gtd0, t1, f1, gtd1, b_lo, b_hi)
+            t, insufficient = _inwards(t, b_lo, b_hi, insufficient)
             f_new, g_new, gtd_new = self._evaluate(closure, x0, t, d)
             evals += 1
             point = (t, f_new, g_new, gtd_new)
@@ -254,19 +251,32 @@ class FlatLBFGS:
                 bracket[1 - low] = point
                 low = 0 if bracket[0][1] <= bracket[1][1] else 1
             else:
-                if abs(gtd_new) <= -c2 * gtd:
-                    done = True
-                elif gtd_new * (bracket[1 - low][0] - bracket[low][0]) >= 0:
+                wolfe = abs(gtd_new) <= -c2 * gtd
+                if not wolfe and gtd_new * (bracket[1 - low][0] - bracket[low][0]) >= 0:
                     bracket[1 - low] = bracket[low]
                 bracket[low] = point
+                if wolfe:
+                    break
             if abs(bracket[1][0] - bracket[0][0]) * d_norm < tol:
                 break
-        t, f_new, g_new, _ = bracket[low]
-        return self._accept(x0, d, t, f_new, g_new, evals)
+        return bracket[low], evals
 
-    def _accept(self, x0, d, t, f_new, g_new, evals):
+    def _accept(self, x0, d, point, evals):
+        t, f_new, g_new, _ = point
         torch.add(x0, d, alpha=t, out=self.x)
         return f_new, g_new, t, evals
+
+
+def _inwards(t: float, lo: float, hi: float, insufficient: bool) -> tuple[float, bool]:
+    """Keep a trial step off the ends of the bracket ``[lo, hi]``: one within a tenth of
+    an end is moved to that tenth when the previous step was too close as well, or when
+    it lies on an end; returns the step and whether it was too close."""
+    eps = 0.1 * (hi - lo)
+    if min(hi - t, t - lo) >= eps:
+        return t, False
+    if insufficient or t >= hi or t <= lo:
+        return (hi - eps if abs(t - hi) < abs(t - lo) else lo + eps), False
+    return t, True
 
 
 def _max_abs(v: Tensor) -> float:
