@@ -281,64 +281,67 @@ def count_forwards(model: nn.Module) -> list[int]:
     return count
 
 
+FIT_WIDTH, FIT_SAMPLES = [2, 5, 1], 1000
+
+
+def fit_kandiscover(X, y, steps: int, dev: str):
+    """One ``kd.fit`` from a fresh model: (seconds, model, loss evaluations)."""
+    model = kd.KAN(width=FIT_WIDTH, grid=5, k=3, seed=0, device=dev)
+    sync(dev)
+    t = time.perf_counter()
+    schedule = kd.GridSchedule(every=5, until=50)
+    history = kd.fit(model, X, y, steps=steps, optimizer=kd.LBFGS(), grid_updates=schedule)
+    sync(dev)
+    return time.perf_counter() - t, model, history.evaluations
+
+
+def fit_pykan(PyKAN, dataset, steps: int, dev: str):
+    """One pykan ``model.fit`` from a fresh model: (seconds, model, forward calls)."""
+    with in_tempdir(), quiet():
+        model = make_pykan(PyKAN, FIT_WIDTH, 5, 3, dev, speed=False)
+        count = count_forwards(model)
+        sync(dev)
+        t = time.perf_counter()
+        model.fit(
+            dataset,
+            opt="LBFGS",
+            steps=steps,
+            update_grid=True,
+            grid_update_num=10,
+            stop_grid_update_step=50,
+        )
+        sync(dev)
+        return time.perf_counter() - t, model, count[0]
+
+
 def fit_benchmark(args, PyKAN, out) -> None:
-    dev, steps = args.device, (5 if args.quick else 50)
-    width, n = [2, 5, 1], 1000
+    dev, steps, n = args.device, (5 if args.quick else 50), FIT_SAMPLES
     gen = torch.Generator().manual_seed(1)
     X = (torch.rand(n, 2, generator=gen) * 2 - 1).to(dev)
     y = target_fn(X)
     Xt = (torch.rand(n, 2, generator=gen) * 2 - 1).to(dev)
     yt = target_fn(Xt)
     dataset = {"train_input": X, "train_label": y, "test_input": Xt, "test_label": yt}
-    reps = 1 if args.quick else args.fit_repeats
-
-    def run_kd(s: int):
-        model = kd.KAN(width=width, grid=5, k=3, seed=0, device=dev)
-        sync(dev)
-        t = time.perf_counter()
-        history = kd.fit(
-            model,
-            X,
-            y,
-            steps=s,
-            optimizer=kd.LBFGS(),
-            grid_updates=kd.GridSchedule(every=5, until=50),
-        )
-        sync(dev)
-        return time.perf_counter() - t, model, history.evaluations
-
-    def run_pykan(s: int):
-        with in_tempdir(), quiet():
-            model = make_pykan(PyKAN, width, 5, 3, dev, speed=False)
-            count = count_forwards(model)
-            sync(dev)
-            t = time.perf_counter()
-            model.fit(
-                dataset,
-                opt="LBFGS",
-                steps=s,
-                update_grid=True,
-                grid_update_num=10,
-                stop_grid_update_step=50,
-            )
-            sync(dev)
-            return time.perf_counter() - t, model, count[0]
-
-    runners = [("kandiscover kd.fit", run_kd)]
+    runners = [("kandiscover kd.fit", lambda s: fit_kandiscover(X, y, s, dev))]
     if PyKAN is not None:
-        runners.append(("pykan model.fit", run_pykan))
+        runners.append(("pykan model.fit", lambda s: fit_pykan(PyKAN, dataset, s, dev)))
     # warm-up (first-call costs: lazy imports, allocator), then round-robin repeats
     for _, fn in runners:
         fn(1)
     results: dict[str, list[tuple[float, float, float, int]]] = {n: [] for n, _ in runners}
-    for _ in range(reps):
+    for _ in range(1 if args.quick else args.fit_repeats):
         for name, fn in runners:
             sec, model, evals = fn(steps)
             results[name].append((sec, rmse(model, X, y), rmse(model, Xt, yt), evals))
+    report_fit(results, steps, PyKAN is None, out)
 
+
+def report_fit(results: dict, steps: int, no_pykan: bool, out) -> None:
+    """The table of whole fits and the ratios."""
     print(
-        f"\n-- whole fit: width={width} grid=5 k=3, {n} samples of exp(sin(pi x) + y^2), "
-        f"{steps} LBFGS steps (<= 20 iterations each), grid update every 5 steps up to 50",
+        f"\n-- whole fit: width={FIT_WIDTH} grid=5 k=3, {FIT_SAMPLES} samples of "
+        f"exp(sin(pi x) + y^2), {steps} LBFGS steps (<= 20 iterations each), grid update "
+        "every 5 steps up to 50",
         file=out,
     )
     print(
@@ -362,13 +365,13 @@ def fit_benchmark(args, PyKAN, out) -> None:
         "evaluation; per eval: wall time / evals)",
         file=out,
     )
-    if PyKAN is None:
+    if no_pykan:
         print("   pykan row skipped (pykan not installed)", file=out)
-    else:
-        k_, p_ = med["kandiscover kd.fit"], med["pykan model.fit"]
-        print(f"   speed-up of kandiscover over pykan (wall time):      {p_ / k_:8.2f}x", file=out)
-        r = per["pykan model.fit"] / per["kandiscover kd.fit"]
-        print(f"   speed-up of kandiscover over pykan (per evaluation): {r:8.2f}x", file=out)
+        return
+    k_, p_ = med["kandiscover kd.fit"], med["pykan model.fit"]
+    print(f"   speed-up of kandiscover over pykan (wall time):      {p_ / k_:8.2f}x", file=out)
+    r = per["pykan model.fit"] / per["kandiscover kd.fit"]
+    print(f"   speed-up of kandiscover over pykan (per evaluation): {r:8.2f}x", file=out)
     out.flush()
 
 
