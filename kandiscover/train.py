@@ -265,9 +265,14 @@ class _Run:
             tolerance_grad=1e-32,
             tolerance_change=1e-32,
         )
-        if self.plain_mse and not self.sparsity and _plan_applies(self.model, self.X, params):
-            self.plan = MSEPlan(self.model, self.X, self.y, params)  # after FlatLBFGS moved them
+        self.plan = self._make_plan()  # after FlatLBFGS moved the parameters
         return opt
+
+    def _make_plan(self) -> MSEPlan | None:
+        """The evaluation plan of a plain MSE fit on fused layers, else ``None``."""
+        if self.plain_mse and not self.sparsity and _plan_applies(self.model, self.X, self.params):
+            return MSEPlan(self.model, self.X, self.y, self.params)
+        return None
 
     def _after_grid_update(self) -> None:
         """L-BFGS keeps its history across a grid update (as pykan's fit does: a fresh
@@ -278,9 +283,7 @@ class _Run:
             self.optimizer = self._make_optimizer()
             return
         opt.adopt()
-        self.plan = None
-        if self.plain_mse and not self.sparsity and _plan_applies(self.model, self.X, self.params):
-            self.plan = MSEPlan(self.model, self.X, self.y, self.params)
+        self.plan = self._make_plan()
 
     def release(self) -> None:
         """Give the parameters back their own storage (L-BFGS keeps them in one vector)."""
