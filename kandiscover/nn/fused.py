@@ -73,24 +73,19 @@ class Features(NamedTuple):
 
 
 @functools.lru_cache(maxsize=64)
-def _polynomials(k: int, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:
-    """Matrix and constant column that turn the rows ``[u_c, ..., u_c^k, d, d u_c, ...,
-    d u_c^(k-1)]`` (``u_c`` the position clamped to its grid interval, ``d = u - u_c``)
-    into the values ``P(u_c) + d P'(u_c)`` and the slopes ``P'(u_c)`` of the ``k + 1``
-    live functions.
-
-    Returns
-    -------
-    (Tensor of shape (2k + 2, 2k), Tensor of shape (2k + 2, 1))
-    """
+def _polynomials(k: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """Matrix that turns the rows ``[1, u_c, ..., u_c^k, d, d u_c, ..., d u_c^(k-1)]``
+    (``u_c`` the position clamped to its grid interval, ``d = u - u_c``) into the values
+    ``P(u_c) + d P'(u_c)`` (first ``k + 1`` rows) and the slopes ``P'(u_c)`` (last
+    ``k + 1``) of the ``k + 1`` live functions, shape (2k + 2, 2k + 1)."""
     piece = bspline._piece_matrix(k, torch.float64, torch.device("cpu"))  # [power, function]
     deriv = piece[1:] * torch.arange(1, k + 1, dtype=torch.float64)[:, None]  # of P', by power
-    mat = torch.zeros(2 * k, 2 * k + 2, dtype=torch.float64)
-    mat[:k, : k + 1] = piece[1:]  # P(u_c)
-    mat[k:, : k + 1] = deriv  # d * P'(u_c)
-    mat[: k - 1, k + 1 :] = deriv[1:]  # P'(u_c), non-constant powers
-    const = torch.cat([piece[0], deriv[0]])[:, None]
-    return mat.T.to(dtype=dtype, device=device), const.to(dtype=dtype, device=device)
+    mat = torch.zeros(2 * k + 1, 2 * k + 2, dtype=torch.float64)
+    mat[0] = torch.cat([piece[0], deriv[0]])  # constant terms
+    mat[1 : k + 1, : k + 1] = piece[1:]  # P(u_c)
+    mat[k + 1 :, : k + 1] = deriv  # d * P'(u_c)
+    mat[1:k, k + 1 :] = deriv[1:]  # P'(u_c), non-constant powers
+    return mat.T.contiguous().to(dtype=dtype, device=device)
 
 
 _KEEP_LIMIT = 1 << 18  # elements: workspaces of larger batches are not kept
@@ -105,7 +100,7 @@ class _Workspace:
         n_feats = n_basis + 1
         like = torch.empty(0, dtype=dtype, device=device)
         self.t = like.new_empty(batch, n_in)
-        itype = torch.long
+        itype = torch.long  # what scatter_ takes without converting
         self.j = torch.empty(batch, n_in, dtype=itype, device=device)
         self.last = n_basis - k - 1  # the last grid interval
         rows = like.new_empty(2 * k + 1, batch, n_in)
@@ -115,8 +110,7 @@ class _Workspace:
         self.products = [(row[p - 1], row[p]) for p in range(1, k)]
         self.products += [(row[k + p - 1], row[k + p]) for p in range(1, k)]
         self.rows = rows.view(2 * k + 1, -1)
-        mat, const = _polynomials(k, dtype, device)
-        self.mat = torch.cat([const, mat], dim=1)  # (2k + 2, 2k + 1)
+        self.mat = _polynomials(k, dtype, device)
         self.mat_values, self.mat_slopes = self.mat[: k + 1], self.mat[k + 1 :]
         self.live = like.new_empty(k + 1, batch * n_in)
         self.index = torch.empty(k + 1, batch, n_in, dtype=itype, device=device)
@@ -124,8 +118,8 @@ class _Workspace:
         # flat positions in the feature tensor, both (k + 1, batch, n_in): add the interval
         offsets = torch.arange(k + 1, device=device, dtype=itype).view(-1, 1, 1)
         cols = torch.arange(n_in, device=device, dtype=itype) * n_feats + offsets
-        rows = torch.arange(batch, device=device, dtype=itype).view(1, -1, 1) * (n_in * n_feats)
-        self.starts = cols + rows
+        samples = torch.arange(batch, device=device, dtype=itype).view(1, -1, 1)
+        self.starts = cols + samples * (n_in * n_feats)
         self.cols = cols.expand(self.starts.shape).contiguous()
         self.shape = (batch, n_in, n_feats)
         self.slopes_shape = (k + 1, batch, n_in)
@@ -149,6 +143,19 @@ def _interval(t: Tensor, out: Tensor, last: int) -> Tensor:
     return out.copy_(t).clamp_(0, last)
 
 
+def _fill_rows(x: Tensor, grid_ends: Tensor, ws: _Workspace) -> None:
+    """The grid interval ``ws.j`` of every input and the rows ``ws.rows`` (powers of the
+    position in it) that :func:`_polynomials` turns into the live functions."""
+    t, j, uc = ws.t, ws.j, ws.uc
+    torch.sub(x, grid_ends[0], out=t).mul_(grid_ends[2])  # grid position in knot spacings
+    _interval(t, j, ws.last)
+    t.sub_(j)  # position in the interval
+    torch.clamp(t, 0.0, 1.0, out=uc)
+    torch.sub(t, uc, out=ws.du)  # beyond the grid: distance past its end
+    for lower, higher in ws.products:
+        torch.mul(lower, uc, out=higher)
+
+
 def features(
     x: Tensor, grid_ends: Tensor, k: int, n_basis: int, with_slopes: bool, columns: bool = False
 ) -> Features:
@@ -158,14 +165,8 @@ def features(
     positions in the features, or by their columns (``columns``, for one output).
     """
     ws = _workspace(*x.shape, k, n_basis, x.dtype, x.device)
-    t, j, uc = ws.t, ws.j, ws.uc
-    torch.sub(x, grid_ends[0], out=t).mul_(grid_ends[2])  # grid position in knot spacings
-    _interval(t, j, ws.last)
-    t.sub_(j)  # position in the interval
-    torch.clamp(t, 0.0, 1.0, out=uc)
-    torch.sub(t, uc, out=ws.du)  # beyond the grid: distance past its end
-    for lower, higher in ws.products:
-        torch.mul(lower, uc, out=higher)
+    _fill_rows(x, grid_ends, ws)
+    j = ws.j
     live = torch.mm(ws.mat_values, ws.rows, out=ws.live)
     if with_slopes and not columns:
         index = kept = ws.starts + j

@@ -65,8 +65,7 @@ class _Layer:
         )
         self.g_base_scale, self.g_spline_scale_out = g_scales[..., 0], g_scales[..., 1]
         self.grid_ends = args.grid_ends
-        inv_h = args.grid_ends[2]
-        self.inv_h, self.lo = inv_h, args.grid_ends[0]
+        self.inv_h = args.grid_ends[2]
 
     def features_buffers(self, batch: int) -> None:
         """Buffers for computing this layer's features every evaluation (not the first layer)."""
@@ -100,16 +99,9 @@ class _Layer:
 
     def compute_features(self, h: Tensor) -> None:
         ws = self.ws
-        t, j, uc = ws.t, ws.j, ws.uc
-        torch.sub(h, self.lo, out=t).mul_(self.inv_h)  # grid position in knot spacings
-        fused._interval(t, j, ws.last)
-        t.sub_(j)  # position in the interval
-        torch.clamp(t, 0.0, 1.0, out=uc)
-        torch.sub(t, uc, out=ws.du)  # beyond the grid: distance past its end
-        for lower, higher in ws.products:
-            torch.mul(lower, uc, out=higher)
+        fused._fill_rows(h, self.grid_ends, ws)
         torch.mm(ws.mat, ws.rows, out=self.poly)
-        torch.add(ws.starts, j, out=self.index)
+        torch.add(ws.starts, ws.j, out=self.index)
         self.values1.zero_()
         self.values1.scatter_(0, self.index1, self.poly_values)
         sig = torch.sigmoid(h, out=self.sig)
