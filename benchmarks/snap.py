@@ -233,7 +233,19 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     steps = 5 if args.quick else 50
     repeats = 1 if args.quick else args.repeats
+    PyKAN = print_header(args, steps)
+    gen = torch.Generator().manual_seed(0)
+    X = torch.rand(N_ROWS, 2, generator=gen, dtype=torch.float64) * 2 - 1
+    y = target(X)
+    kd_full, kd_m, py_full, py_m = section_training(PyKAN, X, y, steps)
+    section_snap(kd_m, py_m, X, repeats, args.quick)
+    section_many_edges(kd_full, py_full, X, repeats, args.quick)
+    print(f"\nload average  {loadavg()} (1, 5, 15 min) at end")
+    return 0
 
+
+def print_header(args, steps: int):
+    """The run's header; returns pykan's ``KAN`` class, or ``None`` without pykan."""
     PyKAN, pykan_info = load_pykan()
     pykan_ver = pykan_info if PyKAN is not None else "n/a"
     print("kandiscover snap benchmark")
@@ -248,12 +260,11 @@ def main(argv: list[str] | None = None) -> int:
     if PyKAN is None:
         print(f"pykan rows skipped: {pykan_info}")
     sys.stdout.flush()
+    return PyKAN
 
-    gen = torch.Generator().manual_seed(0)
-    X = torch.rand(N_ROWS, 2, generator=gen, dtype=torch.float64) * 2 - 1
-    y = target(X)
 
-    # 1. training ------------------------------------------------------------------
+def section_training(PyKAN, X, y, steps: int):
+    """1. Both sides train and prune; returns the full and pruned models of each."""
     print("\n-- 1. training: [2,5,1], fit(50 steps, sparsity 1e-2), prune, fit(50 steps)")
     kd_full, kd_m, kd_train_s = train_kd(X, y, steps)
     print(
@@ -270,7 +281,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     sys.stdout.flush()
 
-    # 2. snap the pruned models -------------------------------------------------------
+    return kd_full, kd_m, py_full, py_m
+
+
+def section_snap(kd_m, py_m, X, repeats: int, quick: bool) -> None:
+    """2. Snap every live edge of the pruned models."""
     print("\n-- 2. snap every live edge of the pruned model (whole default library)")
     print(
         f"   kandiscover: kd.snap(m, X), one batched call, {len(DEFAULT_LIBRARY)} primitives, "
@@ -295,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             "29 primitives, its 1000 cached training activations"
         )
         with in_tempdir():
-            py_rows, complete = pykan_suggest(py_m, edges, limit=1 if args.quick else None)
+            py_rows, complete = pykan_suggest(py_m, edges, limit=1 if quick else None)
         py_per = sum(r[1] for r in py_rows) / max(len(py_rows), 1)
         py_total = py_per * len(edges)
         how = "one run" if complete else f"EXTRAPOLATED from {len(py_rows)} timed edge(s)"
@@ -313,7 +328,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   speed-up of kd.snap over suggest_symbolic (per edge): {py_per / kd_per:8.1f}x")
     sys.stdout.flush()
 
-    # 3. many edges -------------------------------------------------------------------
+
+def section_many_edges(kd_full, py_full, X, repeats: int, quick: bool) -> None:
+    """3. Many edges at once: synthetic edges, then the unpruned networks."""
     print("\n-- 3. many edges at once, whole default library")
     xs, ys, truth = synthetic_edges(10, N_ROWS)
     fit_edges(xs, ys)  # warm-up
@@ -346,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         edges = pykan_live_edges(py_full)
         with in_tempdir():
             rows, complete = pykan_suggest(
-                py_full, edges, cap_s=PYKAN_SLOW_EDGE_S, limit=1 if args.quick else None
+                py_full, edges, cap_s=PYKAN_SLOW_EDGE_S, limit=1 if quick else None
             )
         per = sum(r[1] for r in rows) / len(rows)
         total = per * len(edges)
@@ -369,8 +386,6 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"   speed-up of kd.snap over suggest_symbolic (unpruned net): {total / full_med:8.1f}x"
         )
-    print(f"\nload average  {loadavg()} (1, 5, 15 min) at end")
-    return 0
 
 
 if __name__ == "__main__":
