@@ -19,9 +19,6 @@ from .data import load_catalogue as load_catalogue
 from .data import load_dataset as load_dataset
 from .data import read_table as read_table
 from .data import sample_equation as sample_equation
-from .discover import ParetoPoint as ParetoPoint
-from .discover import Result as Result
-from .discover import discover as discover
 from .export import latex as latex
 from .io import load as load
 from .io import save as save
@@ -29,7 +26,12 @@ from .nn.network import KAN as KAN
 from .prune import Attribution as Attribution
 from .prune import attribution as attribution
 from .prune import prune as prune
+from .search import Constant as Constant
+from .search import JudgeConfig as JudgeConfig
+from .search import ParetoPoint as ParetoPoint
+from .search import Result as Result
 from .search import SearchConfig as SearchConfig
+from .search import discover as discover
 from .symbolic.compose import formula as formula
 from .symbolic.equivalence import symbolic_solution as symbolic_solution
 from .symbolic.library import DEFAULT_LIBRARY as DEFAULT_LIBRARY
@@ -68,10 +70,12 @@ __all__ = [
     "LBFGS",
     "Adam",
     "Attribution",
+    "Constant",
     "Dataset",
     "Equation",
     "GridSchedule",
     "History",
+    "JudgeConfig",
     "KANRegressor",
     "Library",
     "ParetoPoint",

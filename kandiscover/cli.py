@@ -150,8 +150,8 @@ def _read_units(path: str, columns: list[str]) -> dict[str, list[float]]:
 
 
 def _discover(args: argparse.Namespace) -> int:
-    from .discover import discover
     from .export import to_sympy_string
+    from .search import discover
 
     X, y, names = _read_csv(args.data, args.target, args.drop_nonfinite)
     units = _read_units(args.units, [*names, args.target]) if args.units else None
@@ -197,7 +197,7 @@ def _discover(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from .data import get_equation, sample_equation
-    from .discover import discover
+    from .search import discover
     from .symbolic.equivalence import r2_score, symbolic_solution
 
     eq = get_equation(args.equation)

@@ -15,9 +15,8 @@ import numpy as np
 import pandas as pd
 import sympy
 
-from .discover import ParetoPoint, Result, discover
 from .export import latex, to_numpy, to_sympy_string
-from .search import SearchConfig
+from .search import ParetoPoint, Result, SearchConfig, discover
 from .symbolic.library import DEFAULT_LIBRARY, Library
 
 try:

@@ -22,9 +22,8 @@ from typing import Any
 import numpy as np
 
 from ..data import get_equation, load_catalogue, sample_equation
-from ..discover import discover
 from ..export import to_sympy_string
-from ..search import SearchConfig
+from ..search import SearchConfig, discover
 from ..symbolic.equivalence import accuracy_solution, r2_score, symbolic_solution
 
 __all__ = [

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy
 
-from kandiscover.dimensional import as_unit_vectors, reduce_units
+from kandiscover.search.dimensional import as_unit_vectors, reduce_units
 
 # base dimensions (m, s, kg, K, V)
 MASS = [0, 0, 1, 0, 0]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import sympy
 
-from kandiscover.exhaustive import univariate_formulas
+from kandiscover.search.strategies.exhaustive import univariate_formulas
 from kandiscover.symbolic.equivalence import symbolic_solution
 from kandiscover.symbolic.library import DEFAULT_LIBRARY
 

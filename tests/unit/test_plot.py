@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 import kandiscover as kd
 from kandiscover import plot
-from kandiscover.discover import ParetoPoint, Result
+from kandiscover.search import ParetoPoint, Result
 from kandiscover.symbolic.library import DEFAULT_LIBRARY
 
 

@@ -9,23 +9,62 @@ in no library: only ``sin`` is.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 import numpy as np
 import sympy
 import torch
 
-from .nn.network import KAN
-from .symbolic.edgefit import fit_edges
-from .symbolic.library import Library
-from .symbolic.snap import edge_samples
-from .views import View
+from ...nn.network import KAN
+from ...symbolic.edgefit import fit_edges
+from ...symbolic.library import Library
+from ...symbolic.snap import edge_samples
+from ..problem import Problem
+from ..views import Log
+from .base import Context, Proposal, Strategy
+from .kan import SearchConfig, trained_network
 
-__all__ = ["product_formulas"]
+__all__ = ["Separable", "product_formulas"]
+
+
+class Separable(Strategy):
+    """Products of one-variable factors, read from a one-layer KAN in the log view.
+
+    Parameters
+    ----------
+    config : SearchConfig
+        Training budget of the network (shared with the KAN attempts: the network is
+        trained once).
+    """
+
+    name = "separable"
+    cost = 1.0
+
+    def __init__(self, config: SearchConfig | None = None) -> None:
+        self.config = config or SearchConfig()
+
+    def applies(self, problem: Problem) -> bool:
+        return problem.d >= 2 and problem.n >= 10
+
+    def propose(self, problem: Problem, ctx: Context) -> Iterator[Proposal]:
+        bound = Log().bind(problem)
+        if bound is None:
+            return
+        model, X, _, mu, sd, _ = trained_network(bound.problem, (), ctx.seed, self.config, ctx)
+        sign = 1.0 if problem.y[0] > 0 else -1.0
+        for expr in product_formulas(
+            model, problem.positive, sign, mu, sd, problem.symbols, X, ctx.library
+        ):
+            if ctx.expired():
+                return
+            yield Proposal(expr, self.name)
 
 
 @torch.no_grad()
 def product_formulas(
     model: KAN,
-    view: View,
+    logged: Sequence[bool],
+    sign: float,
     mu: float,
     sd: float,
     symbols: list[sympy.Symbol],
@@ -40,8 +79,10 @@ def product_formulas(
     model : KAN
         Width ``[d, 1]``, still numeric (not snapped), trained on the standardised
         ``log|y|``: ``log|y| = mu + sd * model(z)``.
-    view : View
-        The log view the model was trained in.
+    logged : sequence of bool
+        Per input, whether the network saw its logarithm.
+    sign : float
+        Sign of the target (the network saw ``log(sign * y)``).
     mu, sd : float
         Standardisation of the view's target.
     symbols : list of sympy.Symbol
@@ -59,7 +100,7 @@ def product_formulas(
     list of sympy.Expr
         Formulas in the original variables (constants not yet refit).
     """
-    if len(model.layers) != 1 or not view.log_target:
+    if len(model.layers) != 1:
         return []
     layer = model.layers[0]
     z, values = edge_samples(model, X_view)[0]
@@ -69,12 +110,12 @@ def product_formulas(
     xs, hs = [], []
     for i in live:
         col = model.input_index[i]
-        u = torch.exp(z[:, i]) if view.log_inputs[col] else z[:, i]
+        u = torch.exp(z[:, i]) if logged[col] else z[:, i]
         g = sd * values[:, 0, i]
         xs.append(u)
         hs.append(torch.exp(g - g.mean()))  # a factor, scaled to be near 1
     fits = fit_edges(torch.stack(xs), torch.stack(hs), library, top=top + 1)
-    const = view.sign * sympy.exp(sympy.Float(mu + sd * float(layer.bias[0])))
+    const = sign * sympy.exp(sympy.Float(mu + sd * float(layer.bias[0])))
     const *= sympy.exp(sympy.Float(sum(float((sd * values[:, 0, i]).mean()) for i in live)))
     factors = [
         [c.to_sympy(symbols[model.input_index[i]], library) for c in f.candidates]

@@ -1,0 +1,364 @@
+"""The discovery pipeline: data in, a law out.
+
+:func:`discover` validates its input once, estimates the noise, and runs a plan of
+*tasks* — a chain of views (:mod:`kandiscover.search.views`) and a strategy
+(:mod:`kandiscover.search.strategies`) — cheapest first, each with a fair share of the
+time left. Every formula a strategy proposes is mapped back to the original variables
+and handed to the judge (:mod:`kandiscover.search.judge`), the one place formulas are
+scored and chosen. The search stops when the chosen law's error is at the noise floor
+(nothing cheaper is left to try), or at the time limit, and returns the best it found.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy
+
+from ..export import latex
+from ..symbolic.library import DEFAULT_LIBRARY, Library
+from ..validation import check_choice, check_inputs, check_seed, check_time_limit
+from .dimensional import Reduction, as_unit_vectors, reduce_units
+from .judge import SELECTIONS, Assessment, Judge, JudgeConfig, Scored
+from .noise import estimate_noise
+from .problem import Problem, make_split
+from .result import Constant, ParetoPoint, Result
+from .strategies import (
+    Context,
+    Exhaustive,
+    KANSearch,
+    Linear,
+    SearchConfig,
+    Separable,
+    SparseTerms,
+    Strategy,
+)
+from .template import Template
+from .views import Chain, Log, Scale, Units, View
+
+__all__ = ["DEFAULT_TIME_LIMIT", "Progress", "Task", "default_plan", "discover"]
+
+#: Seconds a search takes when no time limit is given.
+DEFAULT_TIME_LIMIT = 60.0
+_RESERVE = 0.1  # fraction of the time limit kept for wrapping up
+
+
+@dataclass(frozen=True)
+class Task:
+    """A chain of views and the strategy that searches the transformed problem."""
+
+    views: tuple[View, ...]
+    strategy: Strategy
+
+    @property
+    def label(self) -> str:
+        names = [v.name for v in self.views if v.name not in ("raw", "scale")]
+        return f"{'+'.join(names) or 'raw'}:{self.strategy.name}"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A report on a running search, passed to ``discover(..., progress=...)``.
+
+    Attributes
+    ----------
+    task : str
+        The task starting (views and strategy), or ``"done"``.
+    elapsed : float
+        Seconds since the search began.
+    time_limit : float or None
+    best : str or None
+        The formula the judge would choose now.
+    """
+
+    task: str
+    elapsed: float
+    time_limit: float | None
+    best: str | None
+
+
+def default_plan(d: int, config: SearchConfig, reduction: Reduction | None = None) -> list[Task]:
+    """The tasks of a search, cheapest first.
+
+    Lines (raw and log view), the exhaustive search (one or two variables), separable
+    products, then the KAN attempts of ``config`` (log view first: monomials are
+    common); with units, the same first for the dimensionless problem.
+    """
+    one = tuple(h for h in config.hidden if not h)
+    deep = tuple(h for h in config.hidden if h)
+
+    def tasks(prefix: tuple[View, ...]) -> list[Task]:
+        out = [
+            Task((*prefix, Scale()), Linear()),
+            Task((*prefix, Scale(), Log()), Linear()),
+            Task((*prefix, Scale()), Exhaustive()),
+            Task((*prefix, Scale()), SparseTerms()),
+            Task((*prefix, Scale()), Separable(config)),
+        ]
+        for hidden in ([one] if one else []) + [(h,) for h in deep]:
+            out.append(Task((*prefix, Scale(), Log()), KANSearch(config, hidden)))
+            out.append(Task((*prefix, Scale()), KANSearch(config, hidden)))
+        return out
+
+    plan = tasks((Units(reduction),)) if reduction is not None else []
+    return plan + tasks(())
+
+
+def discover(
+    X: Any,
+    y: Any,
+    names: Sequence[str] | None = None,
+    units: Any = None,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
+    seed: int = 0,
+    *,
+    config: SearchConfig | None = None,
+    library: Library = DEFAULT_LIBRARY,
+    target_units: Any = None,
+    sigma: Any = None,
+    model_selection: str = "best",
+    judge: JudgeConfig | None = None,
+    plan: Sequence[Task] | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> Result:
+    """Find a formula for ``y`` as a function of the columns of ``X``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d)
+        Inputs: NumPy, torch or a pandas DataFrame (whose column names become symbols).
+    y : array-like of shape (n,)
+        Target.
+    names : sequence of str, optional
+        Input names (default: DataFrame columns, else ``x_1, ..., x_d``). Names that are
+        not plain identifiers (``"mass (kg)"``) or that formulas reserve (``pi``,
+        ``exp``) get a safe spelling in formulas (``Result.variables``), with a warning.
+    units : mapping or sequence, optional
+        Units of the inputs, as exponent vectors over the base dimensions (m, s, kg, K,
+        V), by input name or in column order. With ``target_units`` they turn on
+        dimensional analysis: the search first looks for ``y = prefactor *
+        g(dimensionless groups)``, which has fewer variables.
+    time_limit : float or None, default 60
+        Seconds. The search returns within this limit (+10 %, +1 s) with the best law
+        found so far; ``None`` searches until every task has run.
+    seed : int
+        Seed of the split and of the networks.
+    config : SearchConfig, optional
+        The KAN search space and training budget.
+    library : Library
+        Primitives for the edges and the exhaustive search.
+    target_units : sequence of float, optional
+        Units of the target, over the same base dimensions as ``units``.
+    sigma : float or array-like of shape (n,), optional
+        Error bars (standard deviations) of ``y``: the fits are weighted by ``1/sigma^2``
+        and the judge measures formulas by their chi-square instead of against an
+        estimated noise level.
+    model_selection : {"best", "simplest", "accuracy"}
+        How the law is chosen among the Pareto front (see :mod:`kandiscover.search.judge`):
+        the smallest description length within noise, the simplest formula within noise,
+        or the most accurate.
+    judge : JudgeConfig, optional
+        The judge's knobs.
+    plan : sequence of Task, optional
+        The tasks to run, in order (default :func:`default_plan`).
+    progress : callable, optional
+        Called with a :class:`Progress` before each task and at the end (the library
+        itself never prints).
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    ValueError, TypeError
+        For bad data (NaN, inf, a constant target, too few rows, mismatched lengths) or
+        arguments, naming the argument.
+    """
+    t0 = time.perf_counter()
+    data = check_inputs(X, y, names, sigma)
+    time_limit = check_time_limit(time_limit)
+    seed = check_seed(seed)
+    model_selection = check_choice(model_selection, "model_selection", SELECTIONS)
+    config = _check_config(config)
+    symbols = tuple(sympy.Symbol(v) for v in data.variables)
+    root = Problem(data.X, data.y, symbols, data.sigma)
+    split = make_split(root.n, seed)
+    end = math.inf if time_limit is None else t0 + time_limit * (1 - _RESERVE)
+    train = root.rows(split.train)
+    noise, _ = estimate_noise(
+        train.X, train.y, train.sigma, seed=seed, max_rows=128 if _short(time_limit) else 256
+    )
+    referee = Judge(root, split, noise, judge, end)
+    reduction = _reduction(units, target_units, data.variables, data.X)
+    tasks = list(plan) if plan is not None else default_plan(root.d, config, reduction)
+    tried, stopped = _run(tasks, train, referee, library, seed, end, t0, time_limit, progress)
+    result = _result(referee, model_selection, data, tried, stopped, t0)
+    if progress is not None:
+        progress(Progress("done", time.perf_counter() - t0, time_limit, str(result.formula)))
+    return result
+
+
+def _short(time_limit: float | None) -> bool:
+    return time_limit is not None and time_limit < 10
+
+
+def _check_config(config: Any) -> SearchConfig:
+    if config is None:
+        return SearchConfig()
+    if not isinstance(config, SearchConfig):
+        raise TypeError(
+            f"config must be a kandiscover.SearchConfig, got {type(config).__name__} "
+            f"{config!r:.60}; build one with SearchConfig(hidden=((),), steps=20, ...)"
+        )
+    return config
+
+
+def _run(tasks, train, referee: Judge, library, seed, end, t0, time_limit, progress):
+    """Run the tasks in order, each with its share of the time; stop at the noise floor."""
+    chains: dict[tuple[int, ...], Chain | None] = {}
+    ready = []
+    for task in tasks:
+        key = tuple(id(v) for v in task.views)
+        if key not in chains:
+            chains[key] = Chain.build(train, task.views)
+        chain = chains[key]
+        if chain is not None and task.strategy.applies(chain.problem):
+            ready.append((task, chain))
+    cache: dict[str, Any] = {}
+    tried: list[str] = []
+    for i, (task, chain) in enumerate(ready):
+        now = time.perf_counter()
+        if now > end and referee.scored:
+            return tried, "time limit"
+        if progress is not None:
+            best = str(referee.assess().chosen.expr) if referee.scored else None
+            progress(Progress(task.label, now - t0, time_limit, best))
+        weight = sum(t.strategy.cost for t, _ in ready[i:])
+        share = now + (end - now) * task.strategy.cost / weight if math.isfinite(end) else end
+        ctx = Context(deadline=share, seed=seed, library=library, cache=cache)
+        tried.append(task.label)
+        _search(task, chain, ctx, referee)
+        if referee.satisfied():
+            return tried, "noise floor"
+    return tried, "exhausted"
+
+
+def _search(task: Task, chain: Chain, ctx: Context, referee: Judge) -> None:
+    """Hand every proposal of one task to the judge, until the task's deadline."""
+    label = chain.name
+    try:
+        for proposal in task.strategy.propose(chain.problem, ctx):
+            expr = chain.inverse(proposal.expr)
+            referee.submit(expr, f"{label}:{proposal.label}", proposal.model)
+            if ctx.expired():
+                break
+    except (ValueError, RuntimeError, ArithmeticError, np.linalg.LinAlgError):
+        return  # one strategy failing does not end the search
+
+
+def _reduction(units, target_units, names, X: np.ndarray) -> Reduction | None:
+    """The dimensional reduction to search first, if units are given and it helps."""
+    if units is None and target_units is None:
+        return None
+    if units is None or target_units is None:
+        raise ValueError("dimensional analysis needs both units (inputs) and target_units")
+    vectors = as_unit_vectors(units, names)
+    if vectors is None:
+        return None
+    reduction = reduce_units(vectors, target_units)
+    if reduction is None or not reduction.applies_to(X):
+        return None
+    if reduction.n_groups >= X.shape[1]:
+        return None  # nothing gained: every input is dimensionless already
+    return reduction
+
+
+def _result(referee: Judge, selection: str, data, tried, stopped, t0) -> Result:
+    if not referee.scored:
+        raise RuntimeError(
+            "no formula was found: every task failed or the time limit was too short "
+            f"(tasks tried: {tried or 'none'}); raise time_limit"
+        )
+    a = referee.assess(selection)
+    formula, constants, chi2 = _final(referee, a.chosen)
+    return Result(
+        formula=formula,
+        latex=latex(formula),
+        r2_test=a.chosen.r2,
+        rmse_test=a.chosen.rmse,
+        complexity=a.chosen.complexity,
+        pareto=_points(a, referee),
+        seconds=time.perf_counter() - t0,
+        model=a.chosen.model,
+        names=data.names,
+        view=a.chosen.source,
+        attempts=tried,
+        noise=referee.noise,
+        constants=constants,
+        approximate=a.approximate,
+        at_noise_floor=referee.satisfied(selection),
+        stopped=stopped,
+        variables=data.variables,
+        reduced_chi2=chi2,
+        model_selection=selection,
+    )
+
+
+def _final(referee: Judge, chosen: Scored):
+    """The chosen formula refit on every row, with standard errors of its constants."""
+    p = referee.problem
+    template = chosen.template or Template(chosen.expr, p.symbols)
+    if not template.size:
+        return chosen.expr, (), _chi2(referee, chosen.expr, template, None)
+    fit = template.fit(p.X, p.y, referee.w)
+    if fit is None:
+        return chosen.expr, (), None
+    stderr = fit.stderr("absolute" if p.sigma is not None else "scaled")
+    expr = template.expr.xreplace(
+        {f: sympy.Float(float(v)) for f, v in zip(template.floats, fit.theta)}
+    )
+    pairs = sorted(zip(fit.theta, stderr), key=lambda t: (abs(t[0]), t[0]))
+    constants = tuple(Constant(float(v), float(e)) for v, e in pairs)
+    return expr, constants, _chi2(referee, expr, template, fit)
+
+
+def _chi2(referee: Judge, expr, template: Template, fit) -> float | None:
+    p = referee.problem
+    if p.sigma is None:
+        return None
+    theta = template.theta0 if fit is None else fit.theta
+    r = template.residuals(p.X, p.y, referee.w, theta)
+    dof = max(p.n - template.size, 1)
+    return float(r @ r) / dof
+
+
+def _points(a: Assessment, referee: Judge) -> list[ParetoPoint]:
+    out = []
+    previous = None
+    for s, within, dl in zip(a.front, a.within_noise, a.dl):
+        score = 0.0
+        if previous is not None and s.complexity > previous.complexity and s.rmse > 0:
+            ratio = max(s.rmse, 1e-300) / max(previous.rmse, 1e-300)
+            score = -math.log(ratio) / (s.complexity - previous.complexity)
+        out.append(
+            ParetoPoint(
+                formula=s.expr,
+                complexity=s.complexity,
+                rmse=s.rmse,
+                r2=s.r2,
+                loss=s.sse / len(s.residuals),
+                score=score,
+                dl=dl,
+                within_noise=within,
+                n_constants=s.n_constants,
+                source=s.source,
+            )
+        )
+        previous = s
+    return out
