@@ -1,13 +1,13 @@
 """Data: catalogue equations, sampled and measured data sets, and input validation.
 
 Every equation is written once, as a SymPy string with its variables, ranges and units
-(``kandiscover/equations/*.csv``); its SymPy expression and NumPy callable are derived
-from that string. Real measured data sets ship in ``kandiscover/datasets/``.
+(``equations/*.csv`` at the top of the repository, ``kandiscover/equations/`` inside an
+installed wheel); its SymPy expression and NumPy callable are derived from that string.
+Real measured data sets ship in ``datasets/`` (``kandiscover/datasets/`` when installed).
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import os
@@ -15,13 +15,13 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import sympy
 
+from kandiscover._resources import data_dir, did_you_mean, list_files
 from kandiscover.symbolic.parse import parse_formula
 
 __all__ = [
@@ -43,12 +43,6 @@ MIN_ROWS = 10
 
 def _as_units(value: Any) -> Units | None:
     return None if value is None else tuple(int(u) for u in value)
-
-
-def _did_you_mean(name: str, choices: list[str]) -> str:
-    lower = {c.lower(): c for c in choices}
-    close = [lower[c] for c in difflib.get_close_matches(name.lower(), list(lower), 3, 0.5)]
-    return f"; did you mean {', '.join(map(repr, close))}?" if close else ""
 
 
 @dataclass(frozen=True)
@@ -133,29 +127,20 @@ def _equation_from_row(row: Mapping[str, Any]) -> Equation:
     )
 
 
-def _package_dir(name: str) -> Any:
-    return resources.files("kandiscover").joinpath(name)
-
-
-def _list_csv(folder: str) -> list[str]:
-    files = _package_dir(folder).iterdir()
-    return sorted(f.name[:-4] for f in files if f.name.endswith(".csv"))
-
-
 @functools.cache
 def _catalogue(name: str) -> Mapping[str, Equation]:
-    available = _list_csv("equations")
+    available = list_files("equations", ".csv")
     if name not in available:
         raise ValueError(
-            f"unknown catalogue {name!r}; available: {available}{_did_you_mean(name, available)}"
+            f"unknown catalogue {name!r}; available: {available}{did_you_mean(name, available)}"
         )
-    with _package_dir("equations").joinpath(f"{name}.csv").open(encoding="utf-8") as fh:
+    with data_dir("equations").joinpath(f"{name}.csv").open(encoding="utf-8") as fh:
         table = pd.read_csv(fh, dtype={"id": str})
     return {eq.id: eq for eq in map(_equation_from_row, table.to_dict("records"))}
 
 
 def load_catalogue(name: str = "feynman") -> dict[str, Equation]:
-    """Return the equations, by id, of the catalogue ``kandiscover/equations/<name>.csv``.
+    """Return the equations, by id, of the catalogue ``equations/<name>.csv``.
 
     The parsed catalogue is cached; each call returns a fresh dict. Raises ``ValueError``
     for a catalogue that does not ship with the package.
@@ -173,7 +158,7 @@ def get_equation(id: str, catalogue: str = "feynman") -> Equation:
     """
     equations = _catalogue(catalogue)
     if id not in equations:
-        hint = _did_you_mean(str(id), list(equations))
+        hint = did_you_mean(str(id), list(equations))
         raise ValueError(f"unknown equation id {id!r} in catalogue {catalogue!r}{hint}")
     return equations[id]
 
@@ -431,7 +416,7 @@ def read_table(
     if target not in columns:
         raise ValueError(
             f"target column {target!r} not found; columns are {columns}"
-            f"{_did_you_mean(str(target), columns)}"
+            f"{did_you_mean(str(target), columns)}"
         )
     names = [c for c in columns if c != target]
     if not names:
@@ -465,7 +450,7 @@ def _kepler_orbits() -> pd.DataFrame:
 
 def list_datasets() -> list[str]:
     """Names of the real data sets that ship with kandiscover (see ``datasets/README.md``)."""
-    return sorted([*_list_csv("datasets"), "kepler_orbits"])
+    return sorted([*list_files("datasets", ".csv"), "kepler_orbits"])
 
 
 def load_dataset(name: str) -> pd.DataFrame:
@@ -491,9 +476,9 @@ def load_dataset(name: str) -> pd.DataFrame:
     available = list_datasets()
     if name not in available:
         raise ValueError(
-            f"unknown dataset {name!r}; available: {available}{_did_you_mean(name, available)}"
+            f"unknown dataset {name!r}; available: {available}{did_you_mean(name, available)}"
         )
     if name == "kepler_orbits":
         return _kepler_orbits()
-    with _package_dir("datasets").joinpath(f"{name}.csv").open(encoding="utf-8") as fh:
+    with data_dir("datasets").joinpath(f"{name}.csv").open(encoding="utf-8") as fh:
         return pd.read_csv(fh, index_col=0)

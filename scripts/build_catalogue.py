@@ -1,4 +1,4 @@
-"""Build ``kandiscover/equations/feynman.csv`` from the AI Feynman source tables.
+"""Build ``equations/feynman.csv`` from the AI Feynman source tables.
 
 Usage::
 
@@ -28,7 +28,7 @@ from kandiscover.symbolic.parse import parse_formula
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data"
-DEFAULT_OUT = ROOT / "kandiscover" / "equations" / "feynman.csv"
+DEFAULT_OUT = ROOT / "equations" / "feynman.csv"
 SOURCE_NOTE = "AI Feynman (Udrescu & Tegmark 2020), feynman_equations.csv"
 BASE_UNITS = ("m", "s", "kg", "T", "V")
 # Known error in feynman_units.csv: in I.43.16 (v = mu_drift*q*Volt/d) mu_drift is a
