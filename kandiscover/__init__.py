@@ -42,6 +42,10 @@ from .train import Adam as Adam
 from .train import GridSchedule as GridSchedule
 from .train import History as History
 from .train import fit as fit
+from .units import BASE_DIMENSIONS as BASE_DIMENSIONS
+from .units import unit_scale as unit_scale
+from .units import unit_vector as unit_vector
+from .units import unit_vectors as unit_vectors
 
 try:
     __version__ = version("kandiscover")
@@ -63,6 +67,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "BASE_DIMENSIONS",
     "DEFAULT_LIBRARY",
     "KAN",
     "LBFGS",
@@ -97,4 +102,7 @@ __all__ = [
     "save",
     "snap",
     "symbolic_solution",
+    "unit_scale",
+    "unit_vector",
+    "unit_vectors",
 ]

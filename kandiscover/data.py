@@ -47,12 +47,17 @@ def _as_units(value: Any) -> Units | None:
 
 @dataclass(frozen=True)
 class Variable:
-    """An equation's input: name, sampling range, (m, s, kg, T, V) exponents or None."""
+    """An equation's input: name, sampling range and units.
+
+    ``units`` holds the exponents of the base dimensions (m, s, kg, K, V) or None;
+    ``unit`` the same unit as text (e.g. ``"J/K"``), when known.
+    """
 
     name: str
     low: float
     high: float
     units: Units | None = None
+    unit: str | None = None
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.low) and np.isfinite(self.high) and self.low < self.high):
@@ -83,6 +88,7 @@ class Equation:
     output_units: Units | None = None
     source: str = ""
     number: int | None = None
+    output_unit: str | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -113,7 +119,9 @@ class Equation:
 
 def _equation_from_row(row: Mapping[str, Any]) -> Equation:
     variables = tuple(
-        Variable(v["name"], float(v["low"]), float(v["high"]), _as_units(v.get("units")))
+        Variable(
+            v["name"], float(v["low"]), float(v["high"]), _as_units(v.get("units")), v.get("unit")
+        )
         for v in json.loads(row["variables"])
     )
     return Equation(
@@ -124,6 +132,7 @@ def _equation_from_row(row: Mapping[str, Any]) -> Equation:
         output_units=_as_units(json.loads(row["output_units"])),
         source=str(row["source"]),
         number=int(row["number"]),
+        output_unit=None if row.get("output_unit") is None else str(row["output_unit"]),
     )
 
 
@@ -135,7 +144,8 @@ def _catalogue(name: str) -> Mapping[str, Equation]:
             f"unknown catalogue {name!r}; available: {available}{did_you_mean(name, available)}"
         )
     with data_dir("equations").joinpath(f"{name}.csv").open(encoding="utf-8") as fh:
-        table = pd.read_csv(fh, dtype={"id": str})
+        # "" is a unit (a pure number), not a missing value
+        table = pd.read_csv(fh, dtype={"id": str, "output_unit": str}, keep_default_na=False)
     return {eq.id: eq for eq in map(_equation_from_row, table.to_dict("records"))}
 
 
@@ -168,7 +178,7 @@ class Dataset:
     """A train/test split of a regression problem, with names and provenance.
 
     ``X_*`` are float64 arrays of shape ``(n, len(names))``, ``y_*`` of shape ``(n,)``.
-    ``units`` maps feature and target names to SI exponents of (m, s, kg, T, V) when known;
+    ``units`` maps feature and target names to SI exponents of (m, s, kg, K, V) when known;
     ``noise`` is the relative noise level of the training targets; ``seed`` produced the
     sample and split; ``equation`` is the catalogue id of the generating law, if any.
     """
