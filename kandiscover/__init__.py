@@ -14,9 +14,7 @@ from .data import Dataset as Dataset
 from .data import Equation as Equation
 from .data import Variable as Variable
 from .data import get_equation as get_equation
-from .data import list_datasets as list_datasets
 from .data import load_catalogue as load_catalogue
-from .data import load_dataset as load_dataset
 from .data import read_table as read_table
 from .data import sample_equation as sample_equation
 from .discover import ParetoPoint as ParetoPoint
@@ -37,6 +35,11 @@ from .symbolic.library import Library as Library
 from .symbolic.library import Primitive as Primitive
 from .symbolic.parse import parse_formula as parse_formula
 from .symbolic.snap import snap as snap
+from .tables import dataset_errors as dataset_errors
+from .tables import dataset_info as dataset_info
+from .tables import dataset_units as dataset_units
+from .tables import list_datasets as list_datasets
+from .tables import load_dataset as load_dataset
 from .train import LBFGS as LBFGS
 from .train import Adam as Adam
 from .train import GridSchedule as GridSchedule
@@ -86,6 +89,9 @@ __all__ = [
     "Variable",
     "__version__",
     "attribution",
+    "dataset_errors",
+    "dataset_info",
+    "dataset_units",
     "discover",
     "fit",
     "formula",

@@ -30,9 +30,7 @@ __all__ = [
     "Variable",
     "check_xy",
     "get_equation",
-    "list_datasets",
     "load_catalogue",
-    "load_dataset",
     "read_table",
     "sample_equation",
 ]
@@ -441,54 +439,13 @@ def read_table(
     return X, y, names
 
 
-# Mass of the Sun over the mass of Jupiter / Saturn (IAU / JPL values).
-_SUN_OVER_PRIMARY = {"planets": 1.0, "galilean_moons": 1047.348644, "saturn_moons": 3497.9018}
-_AU_KM = 149_597_870.7
-_YEAR_DAYS = 365.256363
+_TABLES = ("list_datasets", "load_dataset", "dataset_units", "dataset_errors", "dataset_info")
 
 
-def _kepler_orbits() -> pd.DataFrame:
-    frames = []
-    for name, ratio in _SUN_OVER_PRIMARY.items():
-        raw = load_dataset(name)
-        a = raw["a_AU"] if "a_AU" in raw else raw["a_1000km"] * 1000.0 / _AU_KM
-        frame = pd.DataFrame({"a_AU": a, "M_sun": 1.0 / ratio, "T_years": raw["T_days"]})
-        frame["T_years"] /= _YEAR_DAYS
-        frames.append(frame)
-    return pd.concat(frames)
+def __getattr__(name: str) -> Any:
+    """The measured tables live in :mod:`kandiscover.tables`; keep the old names working."""
+    if name in _TABLES:
+        from kandiscover import tables
 
-
-def list_datasets() -> list[str]:
-    """Names of the real data sets that ship with kandiscover (see ``datasets/README.md``)."""
-    return sorted([*list_files("datasets", ".csv"), "kepler_orbits"])
-
-
-def load_dataset(name: str) -> pd.DataFrame:
-    """Load a real measured data set as a DataFrame indexed by body or line name.
-
-    Parameters
-    ----------
-    name : str
-        One of :func:`list_datasets`: ``"planets"``, ``"galilean_moons"``,
-        ``"saturn_moons"``, ``"balmer"`` or ``"kepler_orbits"`` (the three orbit tables in
-        common units: a in AU, primary mass in solar masses, period in years).
-
-    Raises
-    ------
-    ValueError
-        If the name is unknown; the message suggests close matches.
-
-    Examples
-    --------
-    >>> load_dataset("planets").loc["Earth", "T_days"]
-    np.float64(365.256)
-    """
-    available = list_datasets()
-    if name not in available:
-        raise ValueError(
-            f"unknown dataset {name!r}; available: {available}{did_you_mean(name, available)}"
-        )
-    if name == "kepler_orbits":
-        return _kepler_orbits()
-    with data_dir("datasets").joinpath(f"{name}.csv").open(encoding="utf-8") as fh:
-        return pd.read_csv(fh, index_col=0)
+        return getattr(tables, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
