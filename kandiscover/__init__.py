@@ -14,9 +14,7 @@ from .data import Dataset as Dataset
 from .data import Equation as Equation
 from .data import Variable as Variable
 from .data import get_equation as get_equation
-from .data import list_datasets as list_datasets
 from .data import load_catalogue as load_catalogue
-from .data import load_dataset as load_dataset
 from .data import read_table as read_table
 from .data import sample_equation as sample_equation
 from .export import latex as latex
@@ -39,11 +37,20 @@ from .symbolic.library import Library as Library
 from .symbolic.library import Primitive as Primitive
 from .symbolic.parse import parse_formula as parse_formula
 from .symbolic.snap import snap as snap
+from .tables import dataset_errors as dataset_errors
+from .tables import dataset_info as dataset_info
+from .tables import dataset_units as dataset_units
+from .tables import list_datasets as list_datasets
+from .tables import load_dataset as load_dataset
 from .train import LBFGS as LBFGS
 from .train import Adam as Adam
 from .train import GridSchedule as GridSchedule
 from .train import History as History
 from .train import fit as fit
+from .units import BASE_DIMENSIONS as BASE_DIMENSIONS
+from .units import unit_scale as unit_scale
+from .units import unit_vector as unit_vector
+from .units import unit_vectors as unit_vectors
 
 try:
     __version__ = version("kandiscover")
@@ -65,6 +72,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "BASE_DIMENSIONS",
     "DEFAULT_LIBRARY",
     "KAN",
     "LBFGS",
@@ -85,6 +93,9 @@ __all__ = [
     "Variable",
     "__version__",
     "attribution",
+    "dataset_errors",
+    "dataset_info",
+    "dataset_units",
     "discover",
     "fit",
     "formula",
@@ -101,4 +112,7 @@ __all__ = [
     "save",
     "snap",
     "symbolic_solution",
+    "unit_scale",
+    "unit_vector",
+    "unit_vectors",
 ]

@@ -61,8 +61,17 @@ def _parser() -> argparse.ArgumentParser:
         "--units",
         default=None,
         metavar="UNITS.json",
-        help='units of every column, target included, e.g. {"v": [1, -1, 0, 0, 0], ...} '
-        "(exponents of m, s, kg, K, V): turns on dimensional analysis",
+        help="units of the columns, target included, as text or exponent vectors, e.g. "
+        '{"v": "m/s", "F": "N", "t": [0, 1, 0, 0, 0]} (text as pint reads it; vectors are '
+        "exponents of m, s, kg, K, V); every column needs one: turns on dimensional analysis",
+    )
+    d.add_argument(
+        "--unit",
+        action="append",
+        default=[],
+        metavar="NAME=UNIT",
+        help="the unit of one column, e.g. --unit v=m/s --unit F=N (repeatable; adds to "
+        "or overrides --units)",
     )
     m = sub.add_parser("demo", help="rediscover a built-in catalogue equation")
     m.add_argument("--equation", default=DEMO_EQUATION, help=f"(default {DEMO_EQUATION})")
@@ -134,18 +143,39 @@ def _read_csv(path: str, target: str, drop: bool) -> Any:
                 print(f"kandiscover: {w.message}", file=sys.stderr)
 
 
-def _read_units(path: str, columns: list[str]) -> dict[str, list[float]]:
-    """Units by column from a JSON object; every column must be listed."""
-    with open(path, encoding="utf-8") as fh:
-        try:
-            units = json.load(fh)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path} is not valid JSON: {err}") from err
-    if not isinstance(units, dict):
-        raise ValueError(f"{path} must hold a JSON object mapping column names to unit vectors")
+def _read_units(
+    path: str | None, assignments: Sequence[str], columns: list[str]
+) -> dict[str, Any] | None:
+    """Unit specs (text or exponent vectors) by column, from ``--units`` and ``--unit``.
+
+    Every column must have one; ``--unit NAME=UNIT`` entries add to or override the JSON
+    file. Each spec is read once here, so a bad one is an error naming the column.
+    """
+    from .units import parse_unit_assignments, unit_vectors
+
+    if path is None and not assignments:
+        return None
+    units: dict[str, Any] = {}
+    if path is not None:
+        with open(path, encoding="utf-8") as fh:
+            try:
+                units = json.load(fh)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path} is not valid JSON: {err}") from err
+        if not isinstance(units, dict):
+            raise ValueError(
+                f"{path} must hold a JSON object mapping column names to units "
+                '(text such as "m/s" or exponent vectors)'
+            )
+    units = {**units, **parse_unit_assignments(assignments)}
     missing = [c for c in columns if c not in units]
     if missing:
-        raise ValueError(f"{path} gives no units for the column(s) {missing}")
+        where = f"{path} and --unit give" if path else "--unit gives"
+        raise ValueError(
+            f"{where} no units for the column(s) {missing}; add --unit NAME=UNIT for each "
+            "('' for a pure number)"
+        )
+    unit_vectors(units, columns)  # unknown names (with suggestions) and unreadable units
     return {c: units[c] for c in columns}
 
 
@@ -154,7 +184,7 @@ def _discover(args: argparse.Namespace) -> int:
     from .search import discover
 
     X, y, names = _read_csv(args.data, args.target, args.drop_nonfinite)
-    units = _read_units(args.units, [*names, args.target]) if args.units else None
+    units = _read_units(args.units, args.unit, [*names, args.target])
     result = discover(
         X,
         y,

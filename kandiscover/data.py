@@ -1,13 +1,13 @@
 """Data: catalogue equations, sampled and measured data sets, and input validation.
 
 Every equation is written once, as a SymPy string with its variables, ranges and units
-(``kandiscover/equations/*.csv``); its SymPy expression and NumPy callable are derived
-from that string. Real measured data sets ship in ``kandiscover/datasets/``.
+(``equations/*.csv`` at the top of the repository, ``kandiscover/equations/`` inside an
+installed wheel); its SymPy expression and NumPy callable are derived from that string.
+Real measured data sets ship in ``datasets/`` (``kandiscover/datasets/`` when installed).
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import os
@@ -15,13 +15,13 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import sympy
 
+from kandiscover._resources import data_dir, did_you_mean, list_files
 from kandiscover.symbolic.parse import parse_formula
 
 __all__ = [
@@ -30,9 +30,7 @@ __all__ = [
     "Variable",
     "check_xy",
     "get_equation",
-    "list_datasets",
     "load_catalogue",
-    "load_dataset",
     "read_table",
     "sample_equation",
 ]
@@ -45,20 +43,19 @@ def _as_units(value: Any) -> Units | None:
     return None if value is None else tuple(int(u) for u in value)
 
 
-def _did_you_mean(name: str, choices: list[str]) -> str:
-    lower = {c.lower(): c for c in choices}
-    close = [lower[c] for c in difflib.get_close_matches(name.lower(), list(lower), 3, 0.5)]
-    return f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-
-
 @dataclass(frozen=True)
 class Variable:
-    """An equation's input: name, sampling range, (m, s, kg, T, V) exponents or None."""
+    """An equation's input: name, sampling range and units.
+
+    ``units`` holds the exponents of the base dimensions (m, s, kg, K, V) or None;
+    ``unit`` the same unit as text (e.g. ``"J/K"``), when known.
+    """
 
     name: str
     low: float
     high: float
     units: Units | None = None
+    unit: str | None = None
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.low) and np.isfinite(self.high) and self.low < self.high):
@@ -89,6 +86,7 @@ class Equation:
     output_units: Units | None = None
     source: str = ""
     number: int | None = None
+    output_unit: str | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -119,7 +117,9 @@ class Equation:
 
 def _equation_from_row(row: Mapping[str, Any]) -> Equation:
     variables = tuple(
-        Variable(v["name"], float(v["low"]), float(v["high"]), _as_units(v.get("units")))
+        Variable(
+            v["name"], float(v["low"]), float(v["high"]), _as_units(v.get("units")), v.get("unit")
+        )
         for v in json.loads(row["variables"])
     )
     return Equation(
@@ -130,32 +130,25 @@ def _equation_from_row(row: Mapping[str, Any]) -> Equation:
         output_units=_as_units(json.loads(row["output_units"])),
         source=str(row["source"]),
         number=int(row["number"]),
+        output_unit=None if row.get("output_unit") is None else str(row["output_unit"]),
     )
-
-
-def _package_dir(name: str) -> Any:
-    return resources.files("kandiscover").joinpath(name)
-
-
-def _list_csv(folder: str) -> list[str]:
-    files = _package_dir(folder).iterdir()
-    return sorted(f.name[:-4] for f in files if f.name.endswith(".csv"))
 
 
 @functools.cache
 def _catalogue(name: str) -> Mapping[str, Equation]:
-    available = _list_csv("equations")
+    available = list_files("equations", ".csv")
     if name not in available:
         raise ValueError(
-            f"unknown catalogue {name!r}; available: {available}{_did_you_mean(name, available)}"
+            f"unknown catalogue {name!r}; available: {available}{did_you_mean(name, available)}"
         )
-    with _package_dir("equations").joinpath(f"{name}.csv").open(encoding="utf-8") as fh:
-        table = pd.read_csv(fh, dtype={"id": str})
+    with data_dir("equations").joinpath(f"{name}.csv").open(encoding="utf-8") as fh:
+        # "" is a unit (a pure number), not a missing value
+        table = pd.read_csv(fh, dtype={"id": str, "output_unit": str}, keep_default_na=False)
     return {eq.id: eq for eq in map(_equation_from_row, table.to_dict("records"))}
 
 
 def load_catalogue(name: str = "feynman") -> dict[str, Equation]:
-    """Return the equations, by id, of the catalogue ``kandiscover/equations/<name>.csv``.
+    """Return the equations, by id, of the catalogue ``equations/<name>.csv``.
 
     The parsed catalogue is cached; each call returns a fresh dict. Raises ``ValueError``
     for a catalogue that does not ship with the package.
@@ -173,7 +166,7 @@ def get_equation(id: str, catalogue: str = "feynman") -> Equation:
     """
     equations = _catalogue(catalogue)
     if id not in equations:
-        hint = _did_you_mean(str(id), list(equations))
+        hint = did_you_mean(str(id), list(equations))
         raise ValueError(f"unknown equation id {id!r} in catalogue {catalogue!r}{hint}")
     return equations[id]
 
@@ -183,7 +176,7 @@ class Dataset:
     """A train/test split of a regression problem, with names and provenance.
 
     ``X_*`` are float64 arrays of shape ``(n, len(names))``, ``y_*`` of shape ``(n,)``.
-    ``units`` maps feature and target names to SI exponents of (m, s, kg, T, V) when known;
+    ``units`` maps feature and target names to SI exponents of (m, s, kg, K, V) when known;
     ``noise`` is the relative noise level of the training targets; ``seed`` produced the
     sample and split; ``equation`` is the catalogue id of the generating law, if any.
     """
@@ -431,7 +424,7 @@ def read_table(
     if target not in columns:
         raise ValueError(
             f"target column {target!r} not found; columns are {columns}"
-            f"{_did_you_mean(str(target), columns)}"
+            f"{did_you_mean(str(target), columns)}"
         )
     names = [c for c in columns if c != target]
     if not names:
@@ -446,54 +439,13 @@ def read_table(
     return X, y, names
 
 
-# Mass of the Sun over the mass of Jupiter / Saturn (IAU / JPL values).
-_SUN_OVER_PRIMARY = {"planets": 1.0, "galilean_moons": 1047.348644, "saturn_moons": 3497.9018}
-_AU_KM = 149_597_870.7
-_YEAR_DAYS = 365.256363
+_TABLES = ("list_datasets", "load_dataset", "dataset_units", "dataset_errors", "dataset_info")
 
 
-def _kepler_orbits() -> pd.DataFrame:
-    frames = []
-    for name, ratio in _SUN_OVER_PRIMARY.items():
-        raw = load_dataset(name)
-        a = raw["a_AU"] if "a_AU" in raw else raw["a_1000km"] * 1000.0 / _AU_KM
-        frame = pd.DataFrame({"a_AU": a, "M_sun": 1.0 / ratio, "T_years": raw["T_days"]})
-        frame["T_years"] /= _YEAR_DAYS
-        frames.append(frame)
-    return pd.concat(frames)
+def __getattr__(name: str) -> Any:
+    """The measured tables live in :mod:`kandiscover.tables`; keep the old names working."""
+    if name in _TABLES:
+        from kandiscover import tables
 
-
-def list_datasets() -> list[str]:
-    """Names of the real data sets that ship with kandiscover (see ``datasets/README.md``)."""
-    return sorted([*_list_csv("datasets"), "kepler_orbits"])
-
-
-def load_dataset(name: str) -> pd.DataFrame:
-    """Load a real measured data set as a DataFrame indexed by body or line name.
-
-    Parameters
-    ----------
-    name : str
-        One of :func:`list_datasets`: ``"planets"``, ``"galilean_moons"``,
-        ``"saturn_moons"``, ``"balmer"`` or ``"kepler_orbits"`` (the three orbit tables in
-        common units: a in AU, primary mass in solar masses, period in years).
-
-    Raises
-    ------
-    ValueError
-        If the name is unknown; the message suggests close matches.
-
-    Examples
-    --------
-    >>> load_dataset("planets").loc["Earth", "T_days"]
-    np.float64(365.256)
-    """
-    available = list_datasets()
-    if name not in available:
-        raise ValueError(
-            f"unknown dataset {name!r}; available: {available}{_did_you_mean(name, available)}"
-        )
-    if name == "kepler_orbits":
-        return _kepler_orbits()
-    with _package_dir("datasets").joinpath(f"{name}.csv").open(encoding="utf-8") as fh:
-        return pd.read_csv(fh, index_col=0)
+        return getattr(tables, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -245,16 +245,21 @@ print("equals sin(pi x) sin(pi y):", sympy.simplify(law - truth) == 0)""",
 REAL = [
     Md(
         "# From a real data set to its law: Kepler's third law\n\n"
-        "`kepler_orbits` joins the planets of the Sun and the moons of Jupiter and Saturn: "
-        "semi-major axis `a` (au), mass of the primary `M` (solar masses) and the period `T` "
-        "(years). Newton's form of Kepler's third law is `T = a^{3/2} / sqrt(M)`."
+        "`kepler_orbits` holds JPL's mean orbits of the planets, Pluto, Ceres and 18 moons "
+        "of the Earth, Mars, Jupiter, Saturn, Uranus and Neptune (the `orbits` table in "
+        "common units): semi-major axis `a` (au), the mass `M` of the body orbited plus the "
+        "orbiting body (solar masses) and the period `T` (years). Newton's form of Kepler's "
+        "third law is `T = a^{3/2} / sqrt(M)`. Every table carries its units, error bars "
+        "and source in `df.attrs` (see `datasets/README.md`)."
     ),
     SETUP
     + """print(kd.list_datasets())
 df = kd.load_dataset("kepler_orbits")
+print("units:", df.attrs["units"])
+print("source:", df.attrs["source"]["repository"], df.attrs["source"]["commit"][:10])
 df""",
     Md(
-        "Nineteen rows are few for a free search over every primitive: a spline through a "
+        "Twenty-eight rows are few for a free search over every primitive: a spline through a "
         "handful of points can bend any way. A power law is a straight line in log space, "
         "so we restrict the edges to straight lines (the library `['x']`): in the log view "
         "the search then ranges over all products of powers of `a` and `M`."

@@ -1,4 +1,4 @@
-"""Catalogue, sampling, real data sets and input validation."""
+"""Catalogue, sampling and input validation (the measured tables: test_tables.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,7 @@ from kandiscover.data import (
     Variable,
     check_xy,
     get_equation,
-    list_datasets,
     load_catalogue,
-    load_dataset,
     read_table,
     sample_equation,
 )
@@ -256,37 +254,3 @@ def test_read_table_bad_sources(tmp_path) -> None:
         read_table(tmp_path / "missing.csv", "y")
     with pytest.raises(TypeError, match="source must be a CSV path or a pandas DataFrame"):
         read_table(42, "y")  # type: ignore[arg-type]
-
-
-# --- real data sets ----------------------------------------------------------------------
-
-
-def test_list_datasets() -> None:
-    names = list_datasets()
-    assert {"planets", "galilean_moons", "saturn_moons", "balmer", "kepler_orbits"} <= set(names)
-
-
-@pytest.mark.parametrize(
-    ("name", "law", "rtol"),
-    [
-        ("planets", lambda d: 365.256 * d.a_AU**1.5 / d.T_days, 1e-3),
-        ("galilean_moons", lambda d: 2.043e-4 * d.a_1000km**1.5 / d.T_days, 1e-3),
-        ("saturn_moons", lambda d: 3.733e-4 * d.a_1000km**1.5 / d.T_days, 3e-3),
-        ("balmer", lambda d: 364.6 * d.n**2 / (d.n**2 - 4) / d.wavelength_nm, 1e-4),
-        ("kepler_orbits", lambda d: d.a_AU**1.5 / np.sqrt(d.M_sun) / d.T_years, 2e-3),
-    ],
-)
-def test_datasets_obey_their_laws(name: str, law, rtol: float) -> None:
-    frame = load_dataset(name)
-    assert len(frame) >= 4 and frame.notna().all().all()
-    np.testing.assert_allclose(law(frame), 1.0, rtol=rtol)
-
-
-def test_real_dataset_feeds_read_table() -> None:
-    X, _, names = read_table(load_dataset("kepler_orbits"), "T_years")
-    assert names == ["a_AU", "M_sun"] and X.shape == (19, 2)
-
-
-def test_unknown_dataset_suggests() -> None:
-    with pytest.raises(ValueError, match=r"unknown dataset 'planet'.*did you mean 'planets'"):
-        load_dataset("planet")
