@@ -6,13 +6,13 @@ Bad input ends with one line, ``kandiscover: error: <message>``, and exit status
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
-import warnings
 from collections.abc import Sequence
 from typing import Any
+
+from .cli_discover import add_arguments as add_discover_arguments
 
 __all__ = ["main"]
 
@@ -50,29 +50,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Find the law behind a table of numbers with Kolmogorov–Arnold networks.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    d = sub.add_parser("discover", help="discover a formula for a column of a CSV file")
-    d.add_argument("data", help="CSV file with a header row")
-    d.add_argument("--target", required=True, help="the column to explain")
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--time-limit", type=_positive_float, default=None, metavar="S")
-    d.add_argument("--json", default=None, metavar="OUT", help="write the result as JSON")
-    d.add_argument("--drop-nonfinite", action="store_true", help="drop rows with NaN or inf")
-    d.add_argument(
-        "--units",
-        default=None,
-        metavar="UNITS.json",
-        help="units of the columns, target included, as text or exponent vectors, e.g. "
-        '{"v": "m/s", "F": "N", "t": [0, 1, 0, 0, 0]} (text as pint reads it; vectors are '
-        "exponents of m, s, kg, K, V); every column needs one: turns on dimensional analysis",
-    )
-    d.add_argument(
-        "--unit",
-        action="append",
-        default=[],
-        metavar="NAME=UNIT",
-        help="the unit of one column, e.g. --unit v=m/s --unit F=N (repeatable; adds to "
-        "or overrides --units)",
-    )
+    d = sub.add_parser("discover", help="discover a law for a column of a CSV file")
+    add_discover_arguments(d, _positive_float)
     m = sub.add_parser("demo", help="rediscover a built-in catalogue equation")
     m.add_argument("--equation", default=DEMO_EQUATION, help=f"(default {DEMO_EQUATION})")
     m.add_argument("--seed", type=int, default=0)
@@ -131,98 +110,10 @@ def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _read_csv(path: str, target: str, drop: bool) -> Any:
-    from .data import read_table
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            return read_table(path, target, drop_nonfinite=drop)
-        finally:  # report dropped rows even when the rest of the table is rejected
-            for w in caught:
-                print(f"kandiscover: {w.message}", file=sys.stderr)
-
-
-def _read_units(
-    path: str | None, assignments: Sequence[str], columns: list[str]
-) -> dict[str, Any] | None:
-    """Unit specs (text or exponent vectors) by column, from ``--units`` and ``--unit``.
-
-    Every column must have one; ``--unit NAME=UNIT`` entries add to or override the JSON
-    file. Each spec is read once here, so a bad one is an error naming the column.
-    """
-    from .units import parse_unit_assignments, unit_vectors
-
-    if path is None and not assignments:
-        return None
-    units: dict[str, Any] = {}
-    if path is not None:
-        with open(path, encoding="utf-8") as fh:
-            try:
-                units = json.load(fh)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path} is not valid JSON: {err}") from err
-        if not isinstance(units, dict):
-            raise ValueError(
-                f"{path} must hold a JSON object mapping column names to units "
-                '(text such as "m/s" or exponent vectors)'
-            )
-    units = {**units, **parse_unit_assignments(assignments)}
-    missing = [c for c in columns if c not in units]
-    if missing:
-        where = f"{path} and --unit give" if path else "--unit gives"
-        raise ValueError(
-            f"{where} no units for the column(s) {missing}; add --unit NAME=UNIT for each "
-            "('' for a pure number)"
-        )
-    unit_vectors(units, columns)  # unknown names (with suggestions) and unreadable units
-    return {c: units[c] for c in columns}
-
-
 def _discover(args: argparse.Namespace) -> int:
-    from .export import to_sympy_string
-    from .search import discover
+    from .cli_discover import run
 
-    X, y, names = _read_csv(args.data, args.target, args.drop_nonfinite)
-    units = _read_units(args.units, args.unit, [*names, args.target])
-    result = discover(
-        X,
-        y,
-        names=names,
-        units=None if units is None else [units[n] for n in names],
-        target_units=None if units is None else units[args.target],
-        time_limit=args.time_limit,
-        seed=args.seed,
-    )
-    print(f"{args.target} = {result.formula}")
-    print(f"LaTeX: {result.latex}")
-    print(f"R^2 (test): {result.r2_test:.6f}   complexity: {result.complexity}")
-    print(f"time: {result.seconds:.1f} s")
-    if args.json:
-        payload = {
-            "target": args.target,
-            "names": list(names),
-            "formula": to_sympy_string(result.formula),
-            "latex": result.latex,
-            "r2_test": _finite(result.r2_test),
-            "rmse_test": _finite(result.rmse_test),
-            "complexity": result.complexity,
-            "seconds": result.seconds,
-            "pareto": [
-                {
-                    "formula": to_sympy_string(p.formula),
-                    "complexity": p.complexity,
-                    "rmse": _finite(p.rmse),
-                    "r2": _finite(p.r2),
-                }
-                for p in result.pareto
-            ],
-        }
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2)
-            fh.write("\n")
-        print(f"wrote {args.json}")
-    return 0
+    return run(args)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ import sympy
 
 from kandiscover._resources import data_dir, did_you_mean, list_files
 from kandiscover.symbolic.parse import parse_formula
+from kandiscover.validation import as_float_array, check_inputs
 
 __all__ = [
     "Dataset",
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 Units = tuple[int, ...]
-MIN_ROWS = 10
+MIN_ROWS = 3
 
 
 def _as_units(value: Any) -> Units | None:
@@ -308,17 +309,10 @@ def sample_equation(
     )
 
 
-def _to_numpy(value: Any, name: str) -> np.ndarray:
-    if hasattr(value, "detach"):  # a torch tensor, without importing torch
-        value = value.detach().cpu().numpy()
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be numeric, could not convert it to float: {err}") from err
-
-
 def check_xy(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     """Validate features and target and return them as float64 NumPy arrays.
+
+    The checks of :func:`kandiscover.validation.check_inputs`, with ``X`` strictly 2-D.
 
     Parameters
     ----------
@@ -333,29 +327,39 @@ def check_xy(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     Raises
     ------
     ValueError
-        Naming the argument, for non-numeric data, wrong dimensions, mismatched lengths,
-        empty data, NaN or infinite values, or a constant target.
+        Naming the argument, for wrong dimensions, mismatched lengths, empty data, NaN or
+        infinite values, or a constant target.
+    TypeError
+        For complex, boolean or non-numeric data.
     """
-    X, y = _to_numpy(X, "X"), _to_numpy(y, "y")
-    if X.ndim != 2:
-        hint = "; use X.reshape(-1, 1) for a single feature" if X.ndim == 1 else ""
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}{hint}")
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (n_samples,), got shape {y.shape}")
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"X is empty (shape {X.shape}); need at least one row and one column")
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}; they must match")
-    for name, array in (("X", X), ("y", y)):
-        bad = ~np.isfinite(array)
-        if bad.any():
-            kind = "NaN" if np.isnan(array).any() else "infinite"
-            raise ValueError(f"{name} contains {int(bad.sum())} {kind}/non-finite value(s)")
-    if np.ptp(y) == 0:
-        raise ValueError(f"y is constant (every value is {y[0]}); there is nothing to learn")
-    return X, y
+    Xa = as_float_array(X, "X", ndim=(0, 1, 2, 3, 4))
+    if Xa.ndim != 2:
+        hint = "; use X.reshape(-1, 1) for a single feature" if Xa.ndim == 1 else ""
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {Xa.shape}{hint}")
+    data = check_inputs(Xa, y, min_rows=1)
+    return data.X, data.y
+
+
+def _check_csv_shape(path: str | os.PathLike[str], max_rows: int = 10_000_000) -> None:
+    """Refuse ragged rows and repeated header names, which pandas would mend silently."""
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            raise ValueError(f"{os.fspath(path)!r} is empty: a header row is needed")
+        repeated = sorted({h for h in header if header.count(h) > 1})
+        if repeated:
+            raise ValueError(f"{os.fspath(path)!r} repeats the column name(s) {repeated}")
+        for number, row in enumerate(reader, start=2):
+            if number > max_rows:
+                raise ValueError(f"{os.fspath(path)!r} has more than {max_rows} rows")
+            if row and len(row) != len(header):
+                raise ValueError(
+                    f"{os.fspath(path)!r} line {number} has {len(row)} fields but the header "
+                    f"has {len(header)}: the table is ragged"
+                )
 
 
 def _read_frame(source: str | os.PathLike[str] | pd.DataFrame) -> pd.DataFrame:
@@ -364,7 +368,11 @@ def _read_frame(source: str | os.PathLike[str] | pd.DataFrame) -> pd.DataFrame:
     if isinstance(source, (str, os.PathLike)):
         if not os.path.exists(source):
             raise FileNotFoundError(f"no such CSV file: {os.fspath(source)!r}")
-        return pd.read_csv(source)
+        _check_csv_shape(source)
+        try:
+            return pd.read_csv(source)
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+            raise ValueError(f"cannot read {os.fspath(source)!r} as CSV: {err}") from None
     raise TypeError(f"source must be a CSV path or a pandas DataFrame, got {type(source)}")
 
 
@@ -386,6 +394,102 @@ def _nonfinite_rows(frame: pd.DataFrame, drop: bool) -> pd.DataFrame:
     return frame.loc[~rows]
 
 
+@dataclass(frozen=True)
+class Table:
+    """Columns read by :func:`read_columns`.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n, d)
+    y : ndarray of shape (n,) or (n, k)
+        One column per target (1-D for one target).
+    names : list of str
+        Feature names.
+    targets : list of str
+    sigma : ndarray or None
+        The error bars of the target(s), when a column holds them.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    names: list[str]
+    targets: list[str]
+    sigma: np.ndarray | None = None
+
+
+def _column(name: str, columns: list[str], what: str) -> str:
+    if name not in columns:
+        raise ValueError(
+            f"{what} column {name!r} not found; columns are {columns}"
+            f"{did_you_mean(str(name), columns)}"
+        )
+    return name
+
+
+def read_columns(
+    source: str | os.PathLike[str] | pd.DataFrame,
+    target: str | list[str] | tuple[str, ...],
+    *,
+    sigma: str | None = None,
+    exclude: tuple[str, ...] | list[str] = (),
+    drop_nonfinite: bool = False,
+    min_rows: int = MIN_ROWS,
+) -> Table:
+    """Read features, one or more targets and optional error bars from a table.
+
+    Parameters
+    ----------
+    source : path or pandas.DataFrame
+        A CSV file with a header row, or a DataFrame (its index is ignored).
+    target : str or list of str
+        The column(s) to explain.
+    sigma : str, optional
+        The column holding the target's error bars (standard deviations).
+    exclude : sequence of str
+        Columns that are neither features nor targets.
+    drop_nonfinite : bool
+        Drop rows holding NaN or inf (with a warning) instead of raising.
+    min_rows : int
+        The fewest rows accepted (after dropping).
+
+    Raises
+    ------
+    ValueError
+        For an unknown column (with suggestions), a ragged CSV, repeated column names,
+        no feature columns, non-numeric columns (named), NaN/inf rows, or too few rows.
+    FileNotFoundError
+        If ``source`` is a path that does not exist.
+    """
+    frame = _read_frame(source).rename(columns=str)
+    columns = list(frame.columns)
+    targets = [target] if isinstance(target, str) else list(target)
+    if not targets:
+        raise ValueError("target must name at least one column")
+    for t in targets:
+        _column(t, columns, "target")
+    if sigma is not None:
+        _column(sigma, columns, "error-bar (sigma)")
+        if len(targets) != 1:
+            raise ValueError("an error-bar column (sigma) needs exactly one target column")
+    for c in exclude:
+        _column(c, columns, "excluded")
+    skip = {*targets, *exclude, *([sigma] if sigma else [])}
+    names = [c for c in columns if c not in skip]
+    if not names:
+        raise ValueError(f"no feature columns: the table has only {sorted(skip)}")
+    used = [*names, *targets, *([sigma] if sigma else [])]
+    text = [c for c in used if not pd.api.types.is_numeric_dtype(frame[c])]
+    if text:
+        raise ValueError(f"non-numeric column(s) {text}; drop or encode them as numbers")
+    frame = _nonfinite_rows(frame[used], drop_nonfinite)
+    if len(frame) < min_rows:
+        raise ValueError(f"too few rows: {len(frame)} (need at least {min_rows})")
+    X = frame[names].to_numpy(np.float64)
+    y = frame[targets].to_numpy(np.float64)
+    errors = None if sigma is None else frame[sigma].to_numpy(np.float64)
+    return Table(X, y[:, 0] if len(targets) == 1 else y, names, targets, errors)
+
+
 def read_table(
     source: str | os.PathLike[str] | pd.DataFrame,
     target: str,
@@ -394,18 +498,8 @@ def read_table(
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Read features and target from a CSV file or a DataFrame.
 
-    Parameters
-    ----------
-    source : path or pandas.DataFrame
-        A CSV file with a header row, or a DataFrame. Every column except ``target`` is a
-        feature; the index of a DataFrame is ignored.
-    target : str
-        The name of the target column.
-    drop_nonfinite : bool, default False
-        Drop rows holding NaN or inf (with a ``UserWarning`` giving the count) instead of
-        raising.
-    min_rows : int, default 10
-        The fewest rows accepted (after dropping).
+    Every column except ``target`` is a feature (see :func:`read_columns` for several
+    targets, error bars and excluded columns).
 
     Returns
     -------
@@ -419,24 +513,9 @@ def read_table(
     FileNotFoundError
         If ``source`` is a path that does not exist.
     """
-    frame = _read_frame(source).rename(columns=str)
-    columns = list(frame.columns)
-    if target not in columns:
-        raise ValueError(
-            f"target column {target!r} not found; columns are {columns}"
-            f"{did_you_mean(str(target), columns)}"
-        )
-    names = [c for c in columns if c != target]
-    if not names:
-        raise ValueError(f"no feature columns: the table has only the target {target!r}")
-    text = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if text:
-        raise ValueError(f"non-numeric column(s) {text}; drop or encode them as numbers")
-    frame = _nonfinite_rows(frame, drop_nonfinite)
-    if len(frame) < min_rows:
-        raise ValueError(f"too few rows: {len(frame)} (need at least {min_rows})")
-    X, y = check_xy(frame[names].to_numpy(np.float64), frame[target].to_numpy(np.float64))
-    return X, y, names
+    table = read_columns(source, target, drop_nonfinite=drop_nonfinite, min_rows=min_rows)
+    X, y = check_xy(table.X, table.y)
+    return X, y, table.names
 
 
 _TABLES = ("list_datasets", "load_dataset", "dataset_units", "dataset_errors", "dataset_info")

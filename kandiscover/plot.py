@@ -28,7 +28,7 @@ from .nn.network import KAN
 from .prune import attribution
 from .symbolic.snap import edge_samples
 
-__all__ = ["plot_fit", "plot_network", "plot_pareto", "to_networkx"]
+__all__ = ["plot_fit", "plot_network", "plot_pareto", "plot_result", "to_networkx"]
 
 _SPLINE_COLOR = "black"
 _SYMBOLIC_COLOR = "tab:red"
@@ -332,3 +332,66 @@ def plot_fit(result: Any, X: Any, y: Any, ax: Axes | None = None) -> Figure:
     ax.set_title(f"$R^2$ = {1 - ss_res / ss_tot:.6f}", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     return fig
+
+
+# --------------------------------------------------------------------- result
+def plot_result(result: Any, X: Any, y: Any, *, sigma: Any = None) -> Figure:
+    """One figure of a discovery: Pareto front, law against data, residuals, network.
+
+    Parameters
+    ----------
+    result : Result
+        What :func:`kandiscover.discover` returned.
+    X, y : array-like
+        The data the law should explain.
+    sigma : array-like, optional
+        Error bars of ``y``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    y = np.asarray(y, dtype=float).reshape(-1)
+    with np.errstate(all="ignore"):
+        pred = np.asarray(result.predict(X), dtype=float).reshape(-1)
+    if pred.shape != y.shape:
+        raise ValueError(f"y has {y.size} values but the prediction has {pred.size}")
+    network = getattr(result, "network", None)
+    rows = 3 if network is not None else 2
+    fig = Figure(figsize=(10.0, 3.8 * rows), layout="constrained")
+    grid = fig.add_gridspec(rows, 2)
+    plot_pareto(result, ax=fig.add_subplot(grid[0, :]))
+    errors = None if sigma is None else np.broadcast_to(np.asarray(sigma, float), y.shape)
+    _measured(fig.add_subplot(grid[1, 0]), y, pred, errors)
+    _residuals(fig.add_subplot(grid[1, 1]), y, pred, errors)
+    if network is not None:
+        plot_network(network.model, network.inputs, names=list(network.names),
+                     ax=fig.add_subplot(grid[2, :]))  # fmt: skip
+    kind = "approximation" if getattr(result, "approximate", False) else "law"
+    fig.suptitle(f"{kind}: {_short(result.formula, 90)}", fontsize=10)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _measured(ax: Axes, y: np.ndarray, pred: np.ndarray, errors: np.ndarray | None) -> None:
+    lo, hi = float(min(y.min(), pred.min())), float(max(y.max(), pred.max()))
+    ax.plot([lo, hi], [lo, hi], color="0.5", linewidth=1, label="identity")
+    if errors is None:
+        ax.plot(y, pred, ".", color="tab:blue", alpha=0.6, label="data")
+    else:
+        ax.errorbar(y, pred, xerr=errors, fmt=".", color="tab:blue", alpha=0.6, label="data")
+    ax.set_xlabel("measured")
+    ax.set_ylabel("law")
+    ax.legend(fontsize=8, loc="upper left")
+
+
+def _residuals(ax: Axes, y: np.ndarray, pred: np.ndarray, errors: np.ndarray | None) -> None:
+    resid = y - pred
+    if errors is None:
+        ax.plot(pred, resid, ".", color="tab:blue", alpha=0.6)
+        ax.set_ylabel("measured - law")
+    else:
+        ax.errorbar(pred, resid, yerr=errors, fmt=".", color="tab:blue", alpha=0.6)
+        ax.set_ylabel("measured - law (error bars)")
+    ax.axhline(0.0, color="0.5", linewidth=1)
+    ax.set_xlabel("law")

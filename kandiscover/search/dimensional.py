@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
 import sympy
 
-__all__ = ["Reduction", "as_unit_vectors", "reduce_units", "units_matrix"]
+__all__ = ["Reduction", "reduce_units", "units_matrix"]
 
 Exponents = tuple[Fraction, ...]
 
@@ -152,24 +151,6 @@ def reduce_units(
         if best is None or size < best[0]:
             best = (size, candidate)
     return None if best is None else best[1]
-
-
-def as_unit_vectors(units: Any, names: Sequence[str]) -> list[Sequence[float]] | None:
-    """Unit vectors in column order from a mapping by name or a sequence; None if any unknown."""
-    if units is None:
-        return None
-    if isinstance(units, Mapping):
-        missing = [n for n in names if n not in units]
-        if missing:
-            raise ValueError(f"units are missing for the input(s) {missing}")
-        vectors = [units[n] for n in names]
-    else:
-        vectors = list(units)
-        if len(vectors) != len(names):
-            raise ValueError(f"units has {len(vectors)} entries but there are {len(names)} inputs")
-    if any(v is None for v in vectors):
-        return None
-    return vectors
 
 
 def _reduction(A: sympy.Matrix, b: sympy.Matrix, pivots: list[int]) -> Reduction | None:

@@ -11,9 +11,11 @@ scored and chosen. The search stops when the chosen law's error is at the noise 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +25,11 @@ import sympy
 from ..export import latex
 from ..symbolic.library import DEFAULT_LIBRARY, Library
 from ..validation import check_choice, check_inputs, check_seed, check_time_limit
-from .dimensional import Reduction, as_unit_vectors, reduce_units
+from .dimensional import Reduction, reduce_units
 from .judge import SELECTIONS, Assessment, Judge, JudgeConfig, Scored
-from .noise import estimate_noise
+from .noise import estimate_noise, irrelevant_inputs
 from .problem import Problem, make_split
-from .result import Constant, ParetoPoint, Result
+from .result import Constant, Network, ParetoPoint, Result
 from .strategies import (
     Context,
     Exhaustive,
@@ -125,6 +127,7 @@ def discover(
     judge: JudgeConfig | None = None,
     plan: Sequence[Task] | None = None,
     progress: Callable[[Progress], None] | None = None,
+    select_inputs: bool = True,
 ) -> Result:
     """Find a formula for ``y`` as a function of the columns of ``X``.
 
@@ -139,10 +142,11 @@ def discover(
         not plain identifiers (``"mass (kg)"``) or that formulas reserve (``pi``,
         ``exp``) get a safe spelling in formulas (``Result.variables``), with a warning.
     units : mapping or sequence, optional
-        Units of the inputs, as exponent vectors over the base dimensions (m, s, kg, K,
-        V), by input name or in column order. With ``target_units`` they turn on
-        dimensional analysis: the search first looks for ``y = prefactor *
-        g(dimensionless groups)``, which has fewer variables.
+        Units of the inputs, by column name or in column order: text such as ``"m/s"``,
+        ``"kg*m/s**2"``, ``"N"``, ``"eV"``, ``"J/K"`` or ``""`` (a pure number), read by
+        pint, or exponent vectors over the base dimensions (m, s, kg, K, V). With
+        ``target_units`` they turn on dimensional analysis: the search first looks for
+        ``y = prefactor * g(dimensionless groups)``, which has fewer variables.
     time_limit : float or None, default 60
         Seconds. The search returns within this limit (+10 %, +1 s) with the best law
         found so far; ``None`` searches until every task has run.
@@ -152,8 +156,8 @@ def discover(
         The KAN search space and training budget.
     library : Library
         Primitives for the edges and the exhaustive search.
-    target_units : sequence of float, optional
-        Units of the target, over the same base dimensions as ``units``.
+    target_units : str or sequence of float, optional
+        Units of the target, in the same form as ``units``.
     sigma : float or array-like of shape (n,), optional
         Error bars (standard deviations) of ``y``: the fits are weighted by ``1/sigma^2``
         and the judge measures formulas by their chi-square instead of against an
@@ -169,6 +173,11 @@ def discover(
     progress : callable, optional
         Called with a :class:`Progress` before each task and at the end (the library
         itself never prints).
+    select_inputs : bool, default True
+        Set aside, before the search, the inputs that carry no information about the
+        target (a likelihood-ratio test on the noise estimate's Gaussian process, see
+        :func:`kandiscover.search.noise.irrelevant_inputs`); they are listed in
+        ``Result.dropped`` and the law never mentions them.
 
     Returns
     -------
@@ -190,18 +199,48 @@ def discover(
     root = Problem(data.X, data.y, symbols, data.sigma)
     split = make_split(root.n, seed)
     end = math.inf if time_limit is None else t0 + time_limit * (1 - _RESERVE)
+    _warn_if_small(root)
     train = root.rows(split.train)
-    noise, _ = estimate_noise(
-        train.X, train.y, train.sigma, seed=seed, max_rows=128 if _short(time_limit) else 256
-    )
+    rows = 128 if _short(time_limit) else 256
+    noise, gp = estimate_noise(train.X, train.y, train.sigma, seed=seed, max_rows=rows)
+    dropped: list[int] = []
+    if select_inputs and gp is not None and root.d > 1:
+        dropped, _ = irrelevant_inputs(train.X, train.y, gp, seed=seed, max_rows=rows)
+    keep = [j for j in range(root.d) if j not in dropped]
+    if dropped:  # the search never sees columns that carry no information
+        root = Problem(root.X[:, keep], root.y, tuple(symbols[j] for j in keep), root.sigma)
+        train = root.rows(split.train)
     referee = Judge(root, split, noise, judge, end)
-    reduction = _reduction(units, target_units, data.variables, data.X)
+    names_kept = [data.names[j] for j in keep]
+    reduction = _reduction(_kept_units(units, keep, data.names), target_units, names_kept, root.X)
     tasks = list(plan) if plan is not None else default_plan(root.d, config, reduction)
     tried, stopped = _run(tasks, train, referee, library, seed, end, t0, time_limit, progress)
+    referee = _rejudged(referee, model_selection, judge, t0, time_limit)
     result = _result(referee, model_selection, data, tried, stopped, t0)
+    result.dropped = tuple(data.names[j] for j in dropped)
     if progress is not None:
         progress(Progress("done", time.perf_counter() - t0, time_limit, str(result.formula)))
     return result
+
+
+def _warn_if_small(problem: Problem) -> None:
+    if problem.n < max(20, 5 * problem.d):
+        warnings.warn(
+            f"only {problem.n} rows for {problem.d} input(s): formulas are judged by "
+            "cross-validation, and a law with several constants may be underdetermined",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _kept_units(units: Any, keep: list[int], names: Sequence[str]) -> Any:
+    """The units of the kept columns only (a mapping by name, or a sequence in order)."""
+    if units is None or len(keep) == len(names):
+        return units
+    if isinstance(units, Mapping):
+        kept = {names[j] for j in keep}
+        return {k: u for k, u in units.items() if k in kept}
+    return [units[j] for j in keep]
 
 
 def _short(time_limit: float | None) -> bool:
@@ -240,7 +279,8 @@ def _run(tasks, train, referee: Judge, library, seed, end, t0, time_limit, progr
             best = str(referee.assess().chosen.expr) if referee.scored else None
             progress(Progress(task.label, now - t0, time_limit, best))
         weight = sum(t.strategy.cost for t, _ in ready[i:])
-        share = now + (end - now) * task.strategy.cost / weight if math.isfinite(end) else end
+        share = now + max((end - now) * task.strategy.cost / weight, task.strategy.min_seconds)
+        share = min(share, end)
         ctx = Context(deadline=share, seed=seed, library=library, cache=cache)
         tried.append(task.label)
         _search(task, chain, ctx, referee)
@@ -255,23 +295,55 @@ def _search(task: Task, chain: Chain, ctx: Context, referee: Judge) -> None:
     try:
         for proposal in task.strategy.propose(chain.problem, ctx):
             expr = chain.inverse(proposal.expr)
-            referee.submit(expr, f"{label}:{proposal.label}", proposal.model)
+            network = None
+            if proposal.model is not None:
+                names = tuple(s.name for s in chain.problem.symbols)
+                network = Network(proposal.model, proposal.inputs, names)
+            referee.submit(expr, f"{label}:{proposal.label}", network)
             if ctx.expired():
                 break
     except (ValueError, RuntimeError, ArithmeticError, np.linalg.LinAlgError):
         return  # one strategy failing does not end the search
 
 
+def _rejudged(referee: Judge, selection, config, t0: float, time_limit) -> Judge:
+    """The formulas judged again with a better noise model, when the residuals show one.
+
+    The search weighs rows by the noise model estimated before any formula was known;
+    when the chosen law's residuals show that the noise grows with the value (or does not,
+    although the estimate said so; see :meth:`Judge.residual_noise`), the most promising
+    formulas are refit, snapped and compared again, within the time kept in reserve.
+    """
+    noise = referee.residual_noise(selection) if referee.scored else None
+    if noise is None:
+        return referee
+    stop = math.inf if time_limit is None else t0 + time_limit * (1 - _RESERVE / 3)
+    again = Judge(referee.problem, referee.split, noise, config, stop)
+    a = referee.assess(selection)
+    first = [a.chosen, *sorted(referee.scored, key=lambda s: s.sse)]
+    for s in list({id(s): s for s in first}.values())[:20]:
+        again.submit(s.origin if s.origin is not None else s.expr, s.source, s.model)
+    return again if again.scored else referee
+
+
 def _reduction(units, target_units, names, X: np.ndarray) -> Reduction | None:
-    """The dimensional reduction to search first, if units are given and it helps."""
+    """The dimensional reduction to search first, if units are given and it helps.
+
+    Units are text (``"m/s"``, ``"N"``) or exponent vectors, by column name or in column
+    order (see :mod:`kandiscover.units`); a column whose unit is ``None`` is unknown, and
+    then no reduction is made.
+    """
+    from ..units import unit_vector, unit_vectors
+
     if units is None and target_units is None:
         return None
     if units is None or target_units is None:
         raise ValueError("dimensional analysis needs both units (inputs) and target_units")
-    vectors = as_unit_vectors(units, names)
-    if vectors is None:
+    specs = list(units.values()) if isinstance(units, Mapping) else units
+    if target_units is None or any(u is None for u in specs):
         return None
-    reduction = reduce_units(vectors, target_units)
+    vectors = unit_vectors(units, names)
+    reduction = reduce_units(vectors, unit_vector(target_units))
     if reduction is None or not reduction.applies_to(X):
         return None
     if reduction.n_groups >= X.shape[1]:
@@ -287,15 +359,19 @@ def _result(referee: Judge, selection: str, data, tried, stopped, t0) -> Result:
         )
     a = referee.assess(selection)
     formula, constants, chi2 = _final(referee, a.chosen)
+    points = _points(a, referee)
+    at = a.front.index(a.chosen)
+    points[at] = dataclasses.replace(points[at], formula=formula)
     return Result(
         formula=formula,
         latex=latex(formula),
         r2_test=a.chosen.r2,
         rmse_test=a.chosen.rmse,
         complexity=a.chosen.complexity,
-        pareto=_points(a, referee),
+        pareto=points,
         seconds=time.perf_counter() - t0,
-        model=a.chosen.model,
+        model=None if a.chosen.model is None else a.chosen.model.model,
+        network=a.chosen.model,
         names=data.names,
         view=a.chosen.source,
         attempts=tried,

@@ -110,6 +110,8 @@ class Scored:
         The view and strategy that proposed it.
     model : Any
         The network it came from, if any.
+    origin : sympy.Expr
+        The formula as proposed (before the refit and the snaps).
     """
 
     expr: sympy.Expr
@@ -122,6 +124,7 @@ class Scored:
     source: str
     model: Any = None
     template: Template | None = field(default=None, repr=False)
+    origin: sympy.Expr | None = field(default=None, repr=False)
 
     @property
     def sse(self) -> float:
@@ -163,8 +166,9 @@ def readable(expr: sympy.Expr, symbols, positive) -> sympy.Expr:
     out = expr.xreplace(pos)
     if sympy.count_ops(out) <= _TIDY_MAX_OPS:
         out = sympy.powsimp(out)
-        if not out.atoms(sympy.Function) and sympy.count_ops(out) <= 25:
-            out = sympy.cancel(out)
+        small = sympy.count_ops(out) <= 25
+        if small and not out.atoms(sympy.Function) and not out.atoms(sympy.Float):
+            out = sympy.cancel(out)  # (cancel turns every coefficient into a float otherwise)
     return out.xreplace(back)
 
 
@@ -197,18 +201,23 @@ class Judge:
         self.config = config or JudgeConfig()
         self.deadline = deadline
         self.scale = float(np.std(problem.y)) or float(np.abs(problem.y).max()) or 1.0
-        if problem.sigma is None:
+        bars = problem.sigma if problem.sigma is not None else noise.error_bars(problem.y)
+        if bars is None:
             self.w = np.full(problem.n, 1.0 / self.scale)
             self.noise2 = max((noise.sigma / self.scale) ** 2, 1e-300)
-        else:
-            self.w = 1.0 / problem.sigma
+        else:  # error bars: given, or estimated for noise proportional to the target
+            self.w = 1.0 / bars
             self.noise2 = 1.0
         self.scored: list[Scored] = []
         self._seen: set[str] = set()
 
     # ----------------------------------------------------------------- scoring
     def submit(self, expr: sympy.Expr, source: str, model: Any = None) -> Scored | None:
-        """Refit, snap, tidy and measure a formula; keep it. ``None`` if it is unusable."""
+        """Refit, snap, tidy and measure a formula; keep it. ``None`` if it is unusable.
+
+        ``model`` is whatever the formula came from (kept with it: a network and its
+        inputs, for instance).
+        """
         if self.scored and time.perf_counter() > self.deadline:
             return None
         if not isinstance(expr, sympy.Expr) or has_infinity(expr):
@@ -244,7 +253,10 @@ class Judge:
         final = readable(final, p.symbols, p.positive)
         if has_infinity(final):
             return None
-        return self._measure(final, source, model)
+        scored = self._measure(final, source, model)
+        if scored is not None:
+            scored.origin = expr
+        return scored
 
     def _measure(self, expr: sympy.Expr, source: str, model: Any) -> Scored | None:
         key = sympy.srepr(expr)
@@ -309,9 +321,17 @@ class Judge:
         if not self.scored:
             raise RuntimeError("the judge has scored no formula yet")
         pool = self.scored
+        big = self.config.max_law_nodes
         best = min(pool, key=lambda s: (s.sse, s.complexity))
-        within = {id(s): self._within(s, best) for s in pool}
-        noise2 = min(self.noise2, max(best.sse / len(best.residuals), 1e-300))
+        laws = [s for s in pool if s.complexity <= big]
+        best_law = min(laws, key=lambda s: (s.sse, s.complexity)) if laws else None
+        # a law sets the bar for laws: a large formula that fits better shows that no law
+        # is within noise only if the law is significantly worse than it
+        law_enough = best_law is not None and self._within(best_law, best)
+        reference = best_law if law_enough else best
+        within = {id(s): self._within(s, reference) for s in pool}
+        m = len(reference.residuals)
+        noise2 = min(self.noise2, max(reference.sse / m, 1e-300))
         n_fit = len(self.split.train)
         dl = {
             id(s): description_length(
@@ -319,14 +339,14 @@ class Judge:
             )
             for s in pool
         }
-        ok = [s for s in pool if within[id(s)]]
-        laws = [s for s in ok if s.complexity <= self.config.max_law_nodes]
+        ok = [s for s in pool if within[id(s)] and (s.complexity <= big) == law_enough]
+        ok = ok or [reference]
         if selection == "accuracy":
             chosen = best
         elif selection == "simplest":
-            chosen = min(laws or ok, key=lambda s: (s.complexity, dl[id(s)]))
+            chosen = min(ok, key=lambda s: (s.complexity, dl[id(s)]))
         else:
-            chosen = min(laws or ok, key=lambda s: (dl[id(s)], s.complexity))
+            chosen = min(ok, key=lambda s: (dl[id(s)], s.complexity))
         front = _front(pool)
         if chosen not in front:
             front = sorted([*front, chosen], key=lambda s: (s.complexity, s.sse))
@@ -335,10 +355,16 @@ class Judge:
             chosen=chosen,
             within_noise=[within[id(s)] for s in front],
             dl=[dl[id(s)] for s in front],
-            approximate=chosen.complexity > self.config.max_law_nodes,
+            approximate=chosen.complexity > big,
         )
 
     def _within(self, cand: Scored, best: Scored) -> bool:
+        """Whether ``cand`` is not significantly worse than ``best`` on the held-out rows.
+
+        The paired test on ``d_i = r_i(cand)^2 - r_i(best)^2``; with cross-validation the
+        constants' folds saw a structure chosen on every row, so a formula with more
+        constants is also allowed the optimism they can buy (Mallows' ``2 p sigma^2``).
+        """
         if cand is best:
             return True
         eps2 = (_EPS * self.scale * self.w[self.split.valid]) ** 2  # rounding, in weighted units
@@ -347,7 +373,43 @@ class Judge:
         d = a - b
         total = float(d.sum())
         spread = math.sqrt(len(d)) * float(d.std())
-        return total <= self.config.z * spread + 1e-12 * float(b.sum())
+        allowance = 1e-12 * float(b.sum())
+        if self.split.cross_validated:
+            allowance += 2.0 * max(best.n_constants - cand.n_constants, 0) * self.noise2
+        return total <= self.config.z * spread + allowance
+
+    def residual_noise(self, selection: Selection = "best") -> NoiseEstimate | None:
+        """A better noise model, read from the chosen law's residuals, if there is one.
+
+        Measured data often have errors proportional to the value (a fixed number of
+        significant digits). The chosen law's residuals on the fitting rows compare, by
+        likelihood, noise of one size with noise proportional to the law's value; when the
+        other model than the judge's is likelier by 5 nats (about 3.2 standard
+        deviations), it is returned (to judge again with it); else ``None``. Given error
+        bars, a law that changes sign and exact data keep the judge's model.
+        """
+        if not self.scored or self.problem.sigma is not None or self.noise.at_floor:
+            return None
+        chosen = self.assess(selection).chosen
+        p, tr = self.problem, self.split.train
+        pred = chosen.template.predict(p.X)
+        if not np.all(np.isfinite(pred)) or not (np.all(pred > 0) or np.all(pred < 0)):
+            return None
+        e, f = p.y[tr] - pred[tr], np.abs(pred[tr])
+        if float(np.sqrt(np.mean(e**2))) < 1e-8 * self.scale:
+            return None  # exact to rounding: there is no noise to model
+        n = len(e)
+        add2, rel2 = float(np.mean(e**2)), float(np.mean((e / f) ** 2))
+        ll_additive = -0.5 * n * math.log(add2)
+        ll_relative = -0.5 * n * math.log(rel2) - float(np.log(f).sum())
+        method = "law residuals"
+        if self.noise.proportional is None and ll_relative > ll_additive + 5.0:
+            rel = math.sqrt(rel2)
+            typical = rel * float(np.sqrt(np.mean(p.y**2)))
+            return NoiseEstimate(typical, typical / self.scale, method, False, rel)
+        if self.noise.proportional is not None and ll_additive > ll_relative + 5.0:
+            return NoiseEstimate(math.sqrt(add2), math.sqrt(add2) / self.scale, method)
+        return None
 
     def satisfied(self, selection: Selection = "best") -> bool:
         """Whether the chosen formula is a law whose held-out error is at the noise floor."""

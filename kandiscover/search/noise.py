@@ -36,6 +36,7 @@ __all__ = [
     "NoiseEstimate",
     "estimate_noise",
     "fit_gp",
+    "irrelevant_inputs",
 ]
 
 #: The smallest noise the estimate reports, relative to ``std(y)``.
@@ -62,12 +63,22 @@ class NoiseEstimate:
     at_floor : bool
         Whether the estimate hit :data:`NOISE_FLOOR` (noise-free as far as a smooth
         surrogate can tell).
+    proportional : float or None
+        For noise proportional to the target (``sigma_i = proportional * |y_i|``, found
+        likelier than noise of one size), the proportionality; else ``None``.
     """
 
     sigma: float
     relative: float
     method: str
     at_floor: bool = False
+    proportional: float | None = None
+
+    def error_bars(self, y: np.ndarray) -> np.ndarray | None:
+        """Per-row noise for proportional noise (``None`` for additive noise)."""
+        if self.proportional is None:
+            return None
+        return self.proportional * np.maximum(np.abs(y), 1e-300)
 
 
 @dataclass(frozen=True)
@@ -123,6 +134,22 @@ class _Objective:
         grad[d + 1] = sn2 * float(np.trace(W))
         return nll, grad
 
+    def loo(self, theta: np.ndarray) -> float:
+        """Leave-one-out predictive log-likelihood (closed form), ``-inf`` if singular."""
+        d = self.sq.shape[0]
+        K = math.exp(2 * theta[d]) * np.exp(
+            -0.5 * np.tensordot(np.exp(-2 * theta[:d]), self.sq, axes=1)
+        )
+        K[np.diag_indices_from(K)] += math.exp(2 * theta[d + 1]) + _JITTER
+        try:
+            factor = cho_factor(K, lower=True, check_finite=False)
+        except np.linalg.LinAlgError:
+            return -math.inf
+        inv = cho_solve(factor, np.eye(len(self.y)), check_finite=False)
+        alpha = inv @ self.y
+        var = 1.0 / np.diag(inv)
+        return float(np.sum(-0.5 * np.log(var) - 0.5 * alpha**2 * var))
+
 
 def fit_gp(
     X: np.ndarray,
@@ -132,6 +159,7 @@ def fit_gp(
     max_rows: int = 256,
     max_iter: int = 150,
     time_limit: float | None = None,
+    start: GaussianProcess | None = None,
 ) -> GaussianProcess:
     """Fit a Gaussian process with one length scale per input by maximum likelihood.
 
@@ -147,6 +175,15 @@ def fit_gp(
         Iterations of L-BFGS-B per start.
     time_limit : float, optional
         Seconds; a second start is only tried while time is left.
+    start : GaussianProcess, optional
+        Hyperparameters to start from (one start only).
+
+    Notes
+    -----
+    Two starts (much and little noise) are each optimised for the marginal likelihood;
+    the one that predicts left-out rows best (leave-one-out likelihood) is kept. With few
+    rows and inputs that do not matter, the likelihood can prefer a process that
+    explains the noise as variation along those inputs; it predicts left-out rows badly.
 
     Returns
     -------
@@ -165,11 +202,15 @@ def fit_gp(
         if time.perf_counter() > stop:
             raise StopIteration
 
+    if start is not None:
+        starts = [np.log(np.r_[start.lengthscales, start.signal, start.noise])]
+    else:
+        ell0 = 0.5 * math.log(max(d, 1))  # unit correlation over a typical distance
+        starts = [np.r_[np.full(d, ell0), 0.0, math.log(noise0)] for noise0 in (0.1, 0.003)]
     best = None
-    for noise0 in (0.1, 0.003):
+    for theta0 in starts:
         if best is not None and time.perf_counter() > stop:
             break
-        theta0 = np.r_[np.zeros(d), 0.0, math.log(noise0)]
         sol = minimize(
             objective,
             theta0,
@@ -179,14 +220,16 @@ def fit_gp(
             options={"maxiter": max_iter},
             callback=check_time,
         )
-        if best is None or sol.fun < best.fun:
-            best = sol
-    theta = best.x
+        score = objective.loo(sol.x)
+        if best is None or score > best[0]:
+            best = (score, sol)
+    sol = best[1]
+    theta = sol.x
     return GaussianProcess(
         lengthscales=np.exp(theta[:d]),
         signal=math.exp(theta[d]),
         noise=math.exp(theta[d + 1]),
-        nll=float(best.fun),
+        nll=float(sol.fun),
         rows=len(rows),
     )
 
@@ -213,6 +256,80 @@ def estimate_noise(
         return NoiseEstimate(s, s / std, "error bars"), None
     if len(y) < 5:
         return NoiseEstimate(std, 1.0, "none"), None
-    gp = fit_gp(X, y, seed=seed, max_rows=max_rows, time_limit=time_limit)
+    each = None if time_limit is None else time_limit / 2
+    rows = np.random.default_rng(seed).permutation(len(y))[:max_rows]
+    gp = fit_gp(X[rows], y[rows], seed=seed, max_rows=max_rows, time_limit=each)
     at_floor = gp.noise <= NOISE_FLOOR * 1.0001
-    return NoiseEstimate(gp.noise * std, gp.noise, "gaussian process", at_floor), gp
+    additive = NoiseEstimate(gp.noise * std, gp.noise, _GP, at_floor)
+    sign = 1.0 if np.all(y > 0) else (-1.0 if np.all(y < 0) else 0.0)
+    span = float(np.abs(y).max() / max(np.abs(y).min(), 1e-300)) if sign else 0.0
+    if span < 3.0:  # relative and additive noise look alike on a narrow range
+        return additive, gp
+    # noise proportional to |y| is additive noise of log|y|: the likelier process in y
+    # (leave-one-out predictive likelihood, the logarithm's Jacobian included) decides
+    Xr, yr = X[rows], y[rows]
+    logy = np.log(sign * yr)
+    log_gp = fit_gp(Xr, logy, seed=seed, max_rows=max_rows, time_limit=each)
+    ll_add = _loo(Xr, yr, gp) - len(yr) * math.log(float(np.std(yr)) or 1.0)
+    ll_rel = _loo(Xr, logy, log_gp) - len(yr) * math.log(float(np.std(logy)) or 1.0)
+    ll_rel -= float(logy.sum()) if sign > 0 else float(np.log(-yr).sum())
+    if ll_rel <= ll_add + 2.0:
+        return additive, gp
+    rel = log_gp.noise * (float(np.std(logy)) or 1.0)
+    typical = rel * float(np.sqrt(np.mean(y**2)))
+    floor = log_gp.noise <= NOISE_FLOOR * 1.0001
+    return NoiseEstimate(typical, typical / std, _GP, floor, rel), gp
+
+
+_GP = "gaussian process"
+
+
+def _loo(X: np.ndarray, y: np.ndarray, gp: GaussianProcess) -> float:
+    """Leave-one-out predictive log-likelihood of a fitted process (standardised units)."""
+    Xs, ys = _standardise(X, y)
+    theta = np.log(np.r_[gp.lengthscales, gp.signal, gp.noise])
+    return _Objective(Xs, ys).loo(theta)
+
+
+def irrelevant_inputs(
+    X: np.ndarray,
+    y: np.ndarray,
+    gp: GaussianProcess,
+    *,
+    seed: int = 0,
+    max_rows: int = 256,
+    threshold: float = 3.0,
+    time_limit: float | None = 2.0,
+) -> tuple[list[int], float]:
+    """Inputs that carry no information about ``y``, by a likelihood-ratio test.
+
+    The candidates are the inputs the fitted process all but ignores (length scale above
+    5, then above 20 standard deviations of the input: the target hardly varies along
+    them); the process is refit without them, and they are set aside together when the
+    log-likelihood drops by less than ``threshold`` nats (about a 99 % test for one
+    input, stricter for several). A target that varies along an input, even weakly but
+    beyond the noise, keeps it.
+
+    Returns
+    -------
+    indices, drop : list of int, float
+        The irrelevant inputs (empty when the test keeps them all) and the fall of the
+        log-likelihood when they are left out.
+    """
+    d = X.shape[1]
+    order = sorted(range(d), key=lambda j: -gp.lengthscales[j])
+    drop, tried = 0.0, set()
+    for cutoff in (5.0, 20.0):  # the widest candidate set first, then the clearest ones
+        candidates = sorted(j for j in order if gp.lengthscales[j] > cutoff)
+        if not candidates or len(candidates) == d or tuple(candidates) in tried:
+            continue
+        tried.add(tuple(candidates))
+        keep = [j for j in range(d) if j not in candidates]
+        start = GaussianProcess(gp.lengthscales[keep], gp.signal, gp.noise, gp.nll, gp.rows)
+        reduced = fit_gp(
+            X[:, keep], y, seed=seed, max_rows=max_rows, time_limit=time_limit, start=start
+        )
+        drop = reduced.nll - gp.nll
+        if drop < threshold:
+            return candidates, drop
+    return [], drop

@@ -11,7 +11,7 @@ import sympy
 
 from .noise import NoiseEstimate
 
-__all__ = ["Constant", "ParetoPoint", "Result", "format_uncertain"]
+__all__ = ["Constant", "Network", "ParetoPoint", "Result", "format_uncertain"]
 
 
 def format_uncertain(value: float, stderr: float) -> str:
@@ -65,6 +65,26 @@ class Constant:
 
     def __str__(self) -> str:
         return format_uncertain(self.value, self.stderr)
+
+
+@dataclass(frozen=True)
+class Network:
+    """The KAN a law came from, with what is needed to draw it.
+
+    Attributes
+    ----------
+    model : KAN
+        The snapped network.
+    inputs : ndarray
+        Rows of its inputs (in its view's variables: logarithms in the log view,
+        dimensionless groups with units).
+    names : tuple of str
+        Its input variables.
+    """
+
+    model: Any
+    inputs: Any
+    names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -155,6 +175,8 @@ class Result:
         With error bars: the chosen law's chi-square per degree of freedom on all rows.
     model_selection : str
         The rule that chose the formula among the front.
+    network : Network or None
+        The network the law came from, with its inputs (for :meth:`plot`).
     """
 
     formula: sympy.Expr
@@ -177,6 +199,7 @@ class Result:
     dropped: tuple[str, ...] = ()
     reduced_chi2: float | None = None
     model_selection: str = "best"
+    network: Network | None = None
 
     def __post_init__(self) -> None:
         if not self.variables:
@@ -191,6 +214,30 @@ class Result:
             X = X[:, None]
         with np.errstate(all="ignore"):
             return to_numpy(self.formula, list(self.variables))(X)
+
+    def plot(self, X: Any, y: Any, *, sigma: Any = None, path: Any = None):
+        """One figure of the result: the Pareto front, the law against the data (predicted
+        against measured, and residuals) and, when it came from a KAN, the network.
+
+        Parameters
+        ----------
+        X, y : array-like
+            The data (inputs in column order, target).
+        sigma : array-like, optional
+            Error bars of ``y``, drawn on the points.
+        path : path-like, optional
+            Where to save the figure (PNG, PDF, SVG... by extension).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from ..plot import plot_result
+
+        fig = plot_result(self, X, y, sigma=sigma)
+        if path is not None:
+            fig.savefig(path, dpi=120)
+        return fig
 
     def __str__(self) -> str:
         kind = "approximation" if self.approximate else "law"

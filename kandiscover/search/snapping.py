@@ -36,6 +36,8 @@ from .template import Fit, Template, complexity
 __all__ = ["SnapResult", "description_length", "snap_by_test"]
 
 _SIGMAS = 4.0  # a candidate value must lie within this many standard errors
+_PRECISION = 1e-8  # relative uncertainty of any fitted constant (rounding, not the data)
+_ROUNDING = 1e-9  # residual (in units of the weighted residuals) a fit cannot resolve
 _MAX_RTOL = 0.25  # and within this relative distance
 _OPTIONS = 3  # simple values tried per constant
 
@@ -88,10 +90,13 @@ def _exponent_groups(template: Template) -> list[list[int]]:
 class _Wald:
     """Chi-square cost of fixing constants, from the fit's covariance."""
 
-    def __init__(self, fit: Fit, kind: str) -> None:
+    def __init__(self, fit: Fit, kind: str, rounding: float) -> None:
         self.theta = fit.theta
-        self.position = {int(i): k for k, i in enumerate(np.flatnonzero(fit.free))}
-        self.cov = fit.covariance(kind)
+        free = np.flatnonzero(fit.free)
+        self.position = {int(i): k for k, i in enumerate(free)}
+        # noise-free data fit to rounding: no constant is known better than _PRECISION
+        floor = (_PRECISION * np.abs(fit.theta[free])) ** 2
+        self.cov = fit.covariance(kind, rounding) + np.diag(floor)
 
     def __call__(self, fixed: dict[int, sympy.Expr]) -> float:
         idx = [self.position[i] for i in fixed if i in self.position]
@@ -143,7 +148,8 @@ def snap_by_test(
     SnapResult
     """
     p = template.size
-    wald = _Wald(fit, "absolute" if absolute else "robust")
+    kind = "absolute" if absolute else "robust"
+    wald = _Wald(fit, kind, _ROUNDING)
     half_log_n = 0.5 * math.log(max(fit.n, 2))
     base_nodes = complexity(template.expr)
 
@@ -160,7 +166,7 @@ def snap_by_test(
         saved = half_log_n * len(fixed) + alpha * (base_nodes - nodes)
         return saved - wald(fixed) / 2
 
-    std = fit.stderr("absolute" if absolute else "robust")
+    std = np.maximum(fit.stderr(kind, _ROUNDING), _PRECISION * np.abs(fit.theta))
     options = {i: _options(fit.theta[i], std[i]) for i in range(p)}
     fixed: dict[int, sympy.Expr] = {}
     best = 0.0

@@ -62,13 +62,15 @@ class Fit:
     def n_free(self) -> int:
         return int(self.free.sum())
 
-    def covariance(self, kind: str = "scaled") -> np.ndarray:
+    def covariance(self, kind: str = "scaled", rounding: float = 0.0) -> np.ndarray:
         """Covariance of the free parameters.
 
         ``"scaled"``: ``(J^T J)^-1 rss / (n - p)`` (noise estimated from the residuals);
         ``"absolute"``: ``(J^T J)^-1`` (residuals already in units of known error bars);
         ``"robust"``: the sandwich ``(J^T J)^-1 J^T diag(r^2) J (J^T J)^-1 n / (n - p)``,
-        right whatever the noise's size row by row.
+        right whatever the noise's size row by row. ``rounding`` is a residual size (in
+        the units of the weighted residuals) below which the fit cannot tell: it is added
+        to every residual in quadrature, so an exact fit does not claim infinite precision.
         """
         p = self.n_free
         if self.n <= p:
@@ -78,14 +80,14 @@ class Fit:
             if kind == "absolute":
                 return inv
             if kind == "scaled":
-                return inv * (self.rss / (self.n - p))
-            meat = self.jac.T @ (self.jac * self.residuals[:, None] ** 2)
+                return inv * ((self.rss + self.n * rounding**2) / (self.n - p))
+            meat = self.jac.T @ (self.jac * (self.residuals[:, None] ** 2 + rounding**2))
             return inv @ meat @ inv * (self.n / (self.n - p))
 
-    def stderr(self, kind: str = "scaled") -> np.ndarray:
+    def stderr(self, kind: str = "scaled", rounding: float = 0.0) -> np.ndarray:
         """Standard errors of all parameters (``0`` for fixed ones, ``inf`` if unknown)."""
         out = np.zeros(len(self.free))
-        cov = self.covariance(kind)
+        cov = self.covariance(kind, rounding)
         with np.errstate(invalid="ignore"):
             se = np.sqrt(np.clip(np.diag(cov), 0, None)) if cov.size else np.zeros(0)
         out[self.free] = np.where(np.isfinite(se), se, np.inf)

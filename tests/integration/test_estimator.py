@@ -36,7 +36,10 @@ def test_dataframe_names_and_equations():
     model = KANRegressor(**FAST).fit(X, y)
     assert list(model.feature_names_in_) == ["mass", "speed"]
     assert {s.name for s in model.formula_.free_symbols} <= {"mass", "speed"}
-    assert list(model.equations_.columns) == ["complexity", "rmse", "r2", "formula", "latex"]
+    assert {"complexity", "loss", "score", "formula", "latex", "selected"} <= set(
+        model.equations_.columns
+    )
+    assert model.equations_["selected"].sum() == 1
     assert model.score(X, y) > 0.999
     assert "mass" in model.latex()
     np.testing.assert_allclose(model.predict(X), y, rtol=1e-6, atol=1e-6)

@@ -199,12 +199,24 @@ def test_check_xy_accepts_pandas_torch_and_column_y() -> None:
         ([[1.0], [np.nan], [2.0]], [1.0, 2.0, 3.0], "X contains 1 NaN"),
         ([[1.0], [2.0], [3.0]], [1.0, np.inf, 3.0], "y contains 1 infinite"),
         ([[1.0], [2.0], [3.0]], [5.0, 5.0, 5.0], "y is constant"),
-        ([["a"], ["b"]], [1.0, 2.0], "X must be numeric"),
     ],
 )
 def test_check_xy_rejects(X: object, y: object, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         check_xy(X, y)
+
+
+@pytest.mark.parametrize(
+    ("X", "match"),
+    [
+        ([["a"], ["b"]], "X must hold numbers"),
+        (np.array([[1 + 2j], [3j]]), "X holds complex numbers"),
+        (np.array([[True], [False]]), "X is boolean"),
+    ],
+)
+def test_check_xy_refuses_what_would_be_silently_wrong(X: object, match: str) -> None:
+    with pytest.raises(TypeError, match=match):
+        check_xy(X, [1.0, 2.0])
 
 
 # --- read_table --------------------------------------------------------------------------
@@ -239,7 +251,7 @@ def test_read_table_drops_nonfinite_rows_with_warning() -> None:
         (lambda f: f, "Y", "target column 'Y' not found.*did you mean 'y'"),
         (lambda f: f[["y"]], "y", "no feature columns"),
         (lambda f: f.assign(name="x"), "y", r"non-numeric column\(s\) \['name'\]"),
-        (lambda f: f.head(9), "y", r"too few rows: 9 \(need at least 10\)"),
+        (lambda f: f.head(2), "y", r"too few rows: 2 \(need at least 3\)"),
         (lambda f: f.assign(y=1.0), "y", "y is constant"),
         (lambda f: f.assign(b=np.r_[np.nan, f["b"][1:]]), "y", r"1 row\(s\) .*\['b'\]"),
     ],

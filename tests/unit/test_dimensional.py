@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import sympy
 
-from kandiscover.search.dimensional import as_unit_vectors, reduce_units
+from kandiscover.search.dimensional import reduce_units
+from kandiscover.units import unit_vectors
 
 # base dimensions (m, s, kg, K, V)
 MASS = [0, 0, 1, 0, 0]
@@ -70,12 +71,11 @@ def test_fractional_powers_need_positive_data():
 
 
 def test_unit_vectors_by_name_or_order_and_clear_errors():
-    assert as_unit_vectors({"a": MASS, "b": NONE}, ["b", "a"]) == [NONE, MASS]
-    assert as_unit_vectors([MASS, NONE], ["a", "b"]) == [MASS, NONE]
-    assert as_unit_vectors({"a": MASS, "b": None}, ["a", "b"]) is None
-    with pytest.raises(ValueError, match="missing for the input"):
-        as_unit_vectors({"a": MASS}, ["a", "b"])
-    with pytest.raises(ValueError, match="2 inputs"):
-        as_unit_vectors([MASS], ["a", "b"])
+    assert unit_vectors({"a": MASS, "b": NONE}, ["b", "a"]) == [tuple(NONE), tuple(MASS)]
+    assert unit_vectors([MASS, "m/s"], ["a", "b"]) == [tuple(MASS), tuple(SPEED)]
+    with pytest.raises(ValueError, match="no unit for the column"):
+        unit_vectors({"a": MASS}, ["a", "b"])
+    with pytest.raises(ValueError, match="2 columns"):
+        unit_vectors([MASS], ["a", "b"])
     with pytest.raises(ValueError, match="same length"):
         reduce_units([MASS, [1, 0]], MASS)

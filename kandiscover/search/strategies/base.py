@@ -29,11 +29,14 @@ class Proposal:
         What produced it (e.g. ``"kan[5]"``), recorded with the formula.
     model : Any
         The network it came from, if any.
+    inputs : ndarray, optional
+        Rows of the inputs the network saw (for drawing it).
     """
 
     expr: sympy.Expr
     label: str
     model: Any = None
+    inputs: Any = None
 
 
 @dataclass
@@ -69,13 +72,17 @@ class Context:
 class Strategy(ABC):
     """A way of proposing formulas for a problem.
 
-    Subclasses set ``name`` and ``cost`` (a relative share of the time budget) and
-    implement :meth:`propose`, a generator: the search scores each proposal as it
-    comes, so a strategy interrupted by the deadline has still contributed.
+    Subclasses set ``name``, ``cost`` (a relative share of the time budget) and
+    ``min_seconds`` (the time it gets, when that much is left, even if its share is
+    smaller: cheap strategies finish instead of being cut short by a share that load on
+    the machine made too small), and implement :meth:`propose`, a generator: the search
+    scores each proposal as it comes, so a strategy interrupted by the deadline has still
+    contributed.
     """
 
     name: str = "strategy"
     cost: float = 1.0
+    min_seconds: float = 1.0
 
     def applies(self, problem: Problem) -> bool:
         """Whether the strategy can search this problem (default: always)."""
@@ -87,7 +94,3 @@ class Strategy(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
-
-
-def _symbolic_name(expr: sympy.Expr) -> str:  # pragma: no cover - debugging aid
-    return str(expr)

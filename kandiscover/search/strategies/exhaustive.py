@@ -84,6 +84,7 @@ class Exhaustive(Strategy):
 
     name = "exhaustive"
     cost = 1.0
+    min_seconds = 4.0
 
     def __init__(self, max_inputs: int = 2, keep: int = 10) -> None:
         if max_inputs not in (1, 2):

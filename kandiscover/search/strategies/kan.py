@@ -31,6 +31,7 @@ from .base import Context, Proposal, Strategy
 __all__ = ["KANSearch", "SearchConfig", "trained_network"]
 
 Hidden = tuple[int | tuple[int, int], ...]
+_DRAWN_ROWS = 300  # rows of the network's inputs kept for drawing it
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class KANSearch(Strategy):
 
     name = "kan"
     cost = 3.0
+    min_seconds = 2.0
 
     def __init__(self, config: SearchConfig | None = None, hidden: tuple | None = None) -> None:
         self.config = config or SearchConfig()
@@ -184,14 +186,15 @@ def _attempt(problem: Problem, hidden: Hidden, seed: int, cfg: SearchConfig, ctx
     fit(model, X, y, steps=cfg.steps, grid_updates=None, time_limit=ctx.left())
     names = [s.name for s in problem.symbols]
     label = _label(hidden)
-    yield Proposal(_compose(model, names, mu, sd, ctx.library, problem), label, model)
+    inputs = X[:_DRAWN_ROWS]
+    yield Proposal(_compose(model, names, mu, sd, ctx.library, problem), label, model, inputs)
     for choice, cand in _alternatives(choices, cfg.alternatives):
         if ctx.expired():
             return
         trial = model.clone()
         apply_candidate(trial, choice.layer, choice.out, choice.inp, cand, ctx.library)
         fit(trial, X, y, steps=cfg.steps // 2, grid_updates=None, time_limit=ctx.left())
-        yield Proposal(_compose(trial, names, mu, sd, ctx.library, problem), label, trial)
+        yield Proposal(_compose(trial, names, mu, sd, ctx.library, problem), label, trial, inputs)
 
 
 def _compose(model: KAN, names, mu: float, sd: float, library: Library, problem: Problem):

@@ -24,6 +24,7 @@ class Linear(Strategy):
 
     name = "linear"
     cost = 0.1
+    min_seconds = 0.5
 
     def propose(self, problem: Problem, ctx: Context) -> Iterator[Proposal]:
         w = problem.weights

@@ -39,6 +39,7 @@ class Separable(Strategy):
 
     name = "separable"
     cost = 1.0
+    min_seconds = 2.0
 
     def __init__(self, config: SearchConfig | None = None) -> None:
         self.config = config or SearchConfig()

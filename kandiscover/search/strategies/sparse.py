@@ -138,6 +138,7 @@ class SparseTerms(Strategy):
 
     name = "sparse"
     cost = 2.0
+    min_seconds = 4.0
 
     def __init__(
         self,
