@@ -96,12 +96,18 @@ def _read(args: argparse.Namespace):
 
 
 def read_units(
-    path: str | None, assignments: Sequence[str], columns: list[str]
+    path: str | None,
+    assignments: Sequence[str],
+    columns: list[str],
+    table: Sequence[str] | None = None,
 ) -> dict[str, Any] | None:
     """Unit specs (text or exponent vectors) by column, from ``--units`` and ``--unit``.
 
-    Every column must have one; ``--unit NAME=UNIT`` entries add to or override the JSON
-    file. Each spec is read once here, so a bad one is an error naming the column.
+    Every column of ``columns`` (inputs and targets) must have one; a unit may also be
+    given for another column of the ``table`` (an error-bar column, say), and is then
+    ignored; a name that is no column at all is an error. ``--unit NAME=UNIT`` entries
+    add to or override the JSON file. Each spec is read once here, so a bad one is an
+    error naming the column.
     """
     from .units import parse_unit_assignments, unit_vectors
 
@@ -127,6 +133,9 @@ def read_units(
             f"{where} no units for the column(s) {missing}; add --unit NAME=UNIT for each "
             "('' for a pure number)"
         )
+    known = list(table) if table is not None else list(columns)
+    if any(c not in known for c in units):
+        unit_vectors(units, known)  # raises: a name that is no column, with a suggestion
     units = {c: units[c] for c in columns}
     unit_vectors(units, columns)  # every spec must be readable
     return units
@@ -234,7 +243,8 @@ def run(args: argparse.Namespace) -> int:
     from .search import discover
 
     table = _read(args)
-    units = read_units(args.units, args.unit, [*table.names, *table.targets])
+    columns = [*table.names, *table.targets]
+    units = read_units(args.units, args.unit, columns, [*columns, *table.others])
     results = []
     columns = table.y.reshape(len(table.y), -1)
     for k, target in enumerate(table.targets):

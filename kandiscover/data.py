@@ -408,6 +408,8 @@ class Table:
     targets : list of str
     sigma : ndarray or None
         The error bars of the target(s), when a column holds them.
+    others : list of str
+        The columns read as neither inputs nor targets (error bars, excluded).
     """
 
     X: np.ndarray
@@ -415,6 +417,7 @@ class Table:
     names: list[str]
     targets: list[str]
     sigma: np.ndarray | None = None
+    others: list[str] = field(default_factory=list)
 
 
 def _column(name: str, columns: list[str], what: str) -> str:
@@ -487,7 +490,8 @@ def read_columns(
     X = frame[names].to_numpy(np.float64)
     y = frame[targets].to_numpy(np.float64)
     errors = None if sigma is None else frame[sigma].to_numpy(np.float64)
-    return Table(X, y[:, 0] if len(targets) == 1 else y, names, targets, errors)
+    others = [*([sigma] if sigma else []), *exclude]
+    return Table(X, y[:, 0] if len(targets) == 1 else y, names, targets, errors, others)
 
 
 def read_table(

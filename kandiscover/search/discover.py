@@ -28,7 +28,7 @@ from ..validation import check_choice, check_inputs, check_seed, check_time_limi
 from .dimensional import Reduction, reduce_units
 from .judge import SELECTIONS, Assessment, Judge, JudgeConfig, Scored
 from .noise import estimate_noise, irrelevant_inputs
-from .problem import Problem, make_split
+from .problem import HOLDOUT_MIN_ROWS, Problem, make_split
 from .result import Constant, Network, ParetoPoint, Result
 from .strategies import (
     Context,
@@ -87,28 +87,32 @@ class Progress:
 def default_plan(d: int, config: SearchConfig, reduction: Reduction | None = None) -> list[Task]:
     """The tasks of a search, cheapest first.
 
-    Lines (raw and log view), the exhaustive search (one or two variables), separable
-    products, then the KAN attempts of ``config`` (log view first: monomials are
-    common); with units, the same first for the dimensionless problem.
+    The cheap tier: lines (raw and log view), the exhaustive search (one or two
+    variables), sparse sums of terms, separable products; then the KAN attempts of
+    ``config`` (log view first: monomials are common). With units, each tier searches
+    the dimensionless problem first.
     """
     one = tuple(h for h in config.hidden if not h)
     deep = tuple(h for h in config.hidden if h)
 
-    def tasks(prefix: tuple[View, ...]) -> list[Task]:
-        out = [
+    def cheap(prefix: tuple[View, ...]) -> list[Task]:
+        return [
             Task((*prefix, Scale()), Linear()),
             Task((*prefix, Scale(), Log()), Linear()),
             Task((*prefix, Scale()), Exhaustive()),
             Task((*prefix, Scale()), SparseTerms()),
             Task((*prefix, Scale()), Separable(config)),
         ]
+
+    def networks(prefix: tuple[View, ...]) -> list[Task]:
+        out = []
         for hidden in ([one] if one else []) + [(h,) for h in deep]:
             out.append(Task((*prefix, Scale(), Log()), KANSearch(config, hidden)))
             out.append(Task((*prefix, Scale()), KANSearch(config, hidden)))
         return out
 
-    plan = tasks((Units(reduction),)) if reduction is not None else []
-    return plan + tasks(())
+    prefixes = [(Units(reduction),), ()] if reduction is not None else [()]
+    return [t for p in prefixes for t in cheap(p)] + [t for p in prefixes for t in networks(p)]
 
 
 def discover(
@@ -202,10 +206,10 @@ def discover(
     _warn_if_small(root)
     train = root.rows(split.train)
     rows = 128 if _short(time_limit) else 256
-    noise, gp = estimate_noise(train.X, train.y, train.sigma, seed=seed, max_rows=rows)
+    noise, surrogates = estimate_noise(train.X, train.y, train.sigma, seed=seed, max_rows=rows)
     dropped: list[int] = []
-    if select_inputs and gp is not None and root.d > 1:
-        dropped, _ = irrelevant_inputs(train.X, train.y, gp, seed=seed, max_rows=rows)
+    if select_inputs and surrogates is not None and root.d > 1:
+        dropped, _ = irrelevant_inputs(train.X, surrogates, seed=seed)
     keep = [j for j in range(root.d) if j not in dropped]
     if dropped:  # the search never sees columns that carry no information
         root = Problem(root.X[:, keep], root.y, tuple(symbols[j] for j in keep), root.sigma)
@@ -225,9 +229,10 @@ def discover(
 
 def _warn_if_small(problem: Problem) -> None:
     if problem.n < max(20, 5 * problem.d):
+        how = "by cross-validation" if problem.n < HOLDOUT_MIN_ROWS else "on a held-out quarter"
         warnings.warn(
-            f"only {problem.n} rows for {problem.d} input(s): formulas are judged by "
-            "cross-validation, and a law with several constants may be underdetermined",
+            f"only {problem.n} rows for {problem.d} input(s): formulas are judged {how}, "
+            "and a law with several constants may be underdetermined",
             UserWarning,
             stacklevel=3,
         )
@@ -284,7 +289,8 @@ def _run(tasks, train, referee: Judge, library, seed, end, t0, time_limit, progr
         ctx = Context(deadline=share, seed=seed, library=library, cache=cache)
         tried.append(task.label)
         _search(task, chain, ctx, referee)
-        if referee.satisfied():
+        cheap_left = any(t.strategy.cheap for t, _ in ready[i + 1 :])
+        if referee.satisfied() and (not cheap_left or referee.exact()):
             return tried, "noise floor"
     return tried, "exhausted"
 

@@ -331,7 +331,7 @@ class Judge:
         reference = best_law if law_enough else best
         within = {id(s): self._within(s, reference) for s in pool}
         m = len(reference.residuals)
-        noise2 = min(self.noise2, max(reference.sse / m, 1e-300))
+        noise2 = max(min(self.noise2, reference.sse / m), _EPS**2)
         n_fit = len(self.split.train)
         dl = {
             id(s): description_length(
@@ -410,6 +410,14 @@ class Judge:
         if self.noise.proportional is not None and ll_additive > ll_relative + 5.0:
             return NoiseEstimate(math.sqrt(add2), math.sqrt(add2) / self.scale, method)
         return None
+
+    def exact(self, selection: Selection = "best") -> bool:
+        """Whether the chosen law fits the held-out rows to rounding (noise-free data)."""
+        if not self.scored:
+            return False
+        chosen = self.assess(selection).chosen
+        raw = chosen.residuals / self.w[self.split.valid]
+        return bool(np.sqrt(np.mean(raw**2)) <= 1e3 * _EPS * self.scale)
 
     def satisfied(self, selection: Selection = "best") -> bool:
         """Whether the chosen formula is a law whose held-out error is at the noise floor."""

@@ -34,6 +34,7 @@ __all__ = [
     "NOISE_FLOOR",
     "GaussianProcess",
     "NoiseEstimate",
+    "Surrogates",
     "estimate_noise",
     "fit_gp",
     "irrelevant_inputs",
@@ -98,6 +99,15 @@ class GaussianProcess:
 
 
 def _standardise(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and target to zero mean and unit variance; a positive input that spans more
+    than a decade and a half is taken in logarithm first (a stationary process cannot
+    follow a law over several decades of its input, such as Kepler's ``a^1.5`` from the
+    Moon to Pluto)."""
+    X = np.array(X, dtype=float)
+    for j in range(X.shape[1]):
+        column = X[:, j]
+        if np.all(column > 0) and column.max() > 30 * column.min():
+            X[:, j] = np.log(column)
     sx = X.std(axis=0)
     sx[sx == 0] = 1.0
     sy = float(y.std()) or 1.0
@@ -234,6 +244,23 @@ def fit_gp(
     )
 
 
+@dataclass(frozen=True)
+class Surrogates:
+    """The processes fitted while estimating the noise, for later tests of the inputs.
+
+    Attributes
+    ----------
+    rows : ndarray of int
+        The rows they were fitted on.
+    fits : tuple of (ndarray, GaussianProcess)
+        Each target they explain (``y``, and ``log|y|`` for a target of one sign spanning
+        a range) on those rows, with its process.
+    """
+
+    rows: np.ndarray
+    fits: tuple[tuple[np.ndarray, GaussianProcess], ...]
+
+
 def estimate_noise(
     X: np.ndarray,
     y: np.ndarray,
@@ -242,13 +269,19 @@ def estimate_noise(
     seed: int = 0,
     max_rows: int = 256,
     time_limit: float | None = 2.0,
-) -> tuple[NoiseEstimate, GaussianProcess | None]:
+) -> tuple[NoiseEstimate, Surrogates | None]:
     """The noise level of ``y``: the error bars if given, else a Gaussian-process estimate.
+
+    For a target of one sign spanning more than a factor of three, a process is fitted
+    to ``log|y|`` as well: noise proportional to ``|y|`` (a measurement quoted to a fixed
+    number of digits) is additive noise of ``log|y|``, and the likelier of the two (by
+    leave-one-out predictive likelihood in ``y``, the logarithm's Jacobian included, with
+    a margin of 2 nats for the simpler additive model) gives the noise model.
 
     Returns
     -------
-    NoiseEstimate, GaussianProcess or None
-        The estimate, and the fitted process (``None`` when none was fitted).
+    NoiseEstimate, Surrogates or None
+        The estimate, and the processes fitted (``None`` when none was).
     """
     std = float(np.std(y)) or 1.0
     if sigma is not None:
@@ -258,27 +291,28 @@ def estimate_noise(
         return NoiseEstimate(std, 1.0, "none"), None
     each = None if time_limit is None else time_limit / 2
     rows = np.random.default_rng(seed).permutation(len(y))[:max_rows]
-    gp = fit_gp(X[rows], y[rows], seed=seed, max_rows=max_rows, time_limit=each)
+    Xr, yr = X[rows], y[rows]
+    gp = fit_gp(Xr, yr, seed=seed, max_rows=max_rows, time_limit=each)
     at_floor = gp.noise <= NOISE_FLOOR * 1.0001
     additive = NoiseEstimate(gp.noise * std, gp.noise, _GP, at_floor)
     sign = 1.0 if np.all(y > 0) else (-1.0 if np.all(y < 0) else 0.0)
     span = float(np.abs(y).max() / max(np.abs(y).min(), 1e-300)) if sign else 0.0
     if span < 3.0:  # relative and additive noise look alike on a narrow range
-        return additive, gp
-    # noise proportional to |y| is additive noise of log|y|: the likelier process in y
-    # (leave-one-out predictive likelihood, the logarithm's Jacobian included) decides
-    Xr, yr = X[rows], y[rows]
+        return additive, Surrogates(rows, ((yr, gp),))
     logy = np.log(sign * yr)
     log_gp = fit_gp(Xr, logy, seed=seed, max_rows=max_rows, time_limit=each)
+    surrogates = Surrogates(rows, ((yr, gp), (logy, log_gp)))
+    if at_floor:
+        return additive, surrogates
     ll_add = _loo(Xr, yr, gp) - len(yr) * math.log(float(np.std(yr)) or 1.0)
     ll_rel = _loo(Xr, logy, log_gp) - len(yr) * math.log(float(np.std(logy)) or 1.0)
     ll_rel -= float(logy.sum()) if sign > 0 else float(np.log(-yr).sum())
     if ll_rel <= ll_add + 2.0:
-        return additive, gp
+        return additive, surrogates
     rel = log_gp.noise * (float(np.std(logy)) or 1.0)
     typical = rel * float(np.sqrt(np.mean(y**2)))
     floor = log_gp.noise <= NOISE_FLOOR * 1.0001
-    return NoiseEstimate(typical, typical / std, _GP, floor, rel), gp
+    return NoiseEstimate(typical, typical / std, _GP, floor, rel), surrogates
 
 
 _GP = "gaussian process"
@@ -293,42 +327,60 @@ def _loo(X: np.ndarray, y: np.ndarray, gp: GaussianProcess) -> float:
 
 def irrelevant_inputs(
     X: np.ndarray,
-    y: np.ndarray,
-    gp: GaussianProcess,
+    surrogates: Surrogates,
     *,
     seed: int = 0,
-    max_rows: int = 256,
     threshold: float = 3.0,
     time_limit: float | None = 2.0,
 ) -> tuple[list[int], float]:
-    """Inputs that carry no information about ``y``, by a likelihood-ratio test.
+    """Inputs that carry no information about the target, by a likelihood-ratio test.
 
-    The candidates are the inputs the fitted process all but ignores (length scale above
+    For each process of ``surrogates`` (fitted to ``y``, and to ``log|y|`` when it
+    was), the candidates are the inputs the process all but ignores (length scale above
     5, then above 20 standard deviations of the input: the target hardly varies along
-    them); the process is refit without them, and they are set aside together when the
-    log-likelihood drops by less than ``threshold`` nats (about a 99 % test for one
-    input, stricter for several). A target that varies along an input, even weakly but
-    beyond the noise, keeps it.
+    them); the process is refit without them, and they are irrelevant to it when the
+    log-likelihood drops by less than ``threshold`` nats (about a 99 % test for one input,
+    stricter for several). An input is set aside only when it is irrelevant to every
+    process: a target that varies along an input, even weakly but beyond the noise, in
+    ``y`` or in ``log|y|``, keeps it.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        The rows the noise was estimated on (``surrogates.rows`` index them).
 
     Returns
     -------
     indices, drop : list of int, float
-        The irrelevant inputs (empty when the test keeps them all) and the fall of the
-        log-likelihood when they are left out.
+        The irrelevant inputs (empty when the test keeps them all) and the largest fall
+        of the log-likelihood when they are left out.
     """
     d = X.shape[1]
-    order = sorted(range(d), key=lambda j: -gp.lengthscales[j])
+    Xr = X[surrogates.rows]
+    common: set[int] | None = None
+    worst = 0.0
+    each = None if time_limit is None else time_limit / len(surrogates.fits)
+    for t, gp in surrogates.fits:
+        found, drop = _irrelevant_to(Xr, t, gp, seed, threshold, each)
+        common = set(found) if common is None else common & set(found)
+        worst = max(worst, drop)
+        if not common:
+            return [], worst
+    indices = sorted(common or ())
+    return (indices, worst) if len(indices) < d else ([], worst)
+
+
+def _irrelevant_to(X, y, gp: GaussianProcess, seed, threshold, time_limit):
+    d = X.shape[1]
     drop, tried = 0.0, set()
     for cutoff in (5.0, 20.0):  # the widest candidate set first, then the clearest ones
-        candidates = sorted(j for j in order if gp.lengthscales[j] > cutoff)
+        candidates = sorted(j for j in range(d) if gp.lengthscales[j] > cutoff)
         if not candidates or len(candidates) == d or tuple(candidates) in tried:
             continue
         tried.add(tuple(candidates))
         keep = [j for j in range(d) if j not in candidates]
         start = GaussianProcess(gp.lengthscales[keep], gp.signal, gp.noise, gp.nll, gp.rows)
-        reduced = fit_gp(
-            X[:, keep], y, seed=seed, max_rows=max_rows, time_limit=time_limit, start=start
-        )
+        reduced = fit_gp(X[:, keep], y, seed=seed, time_limit=time_limit, start=start)
         drop = reduced.nll - gp.nll
         if drop < threshold:
             return candidates, drop

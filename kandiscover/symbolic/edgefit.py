@@ -89,7 +89,16 @@ class EdgeFit:
 
     @property
     def best(self) -> Candidate:
-        """The best candidate."""
+        """The best candidate.
+
+        Raises
+        ------
+        ValueError
+            If no primitive fits the edge with a finite error (its samples are too large
+            for every primitive).
+        """
+        if not self.candidates:
+            raise ValueError("no primitive fits this edge with a finite error")
         return self.candidates[0]
 
 

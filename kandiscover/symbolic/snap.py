@@ -114,6 +114,8 @@ def snap(
     fits = fit_edges(xs, ys, library, top=top, weight=weight, floor=floor)
     choices = []
     for (l, o, i), fit in zip(todo, fits, strict=True):
+        if not fit.candidates:  # nothing fits it finitely: the edge stays a spline
+            continue
         best = fit.best
         apply_candidate(model, l, o, i, best, library)
         choices.append(EdgeChoice(l, o, i, fit.candidates, best))

@@ -39,13 +39,13 @@ def test_nonfinite_rows_are_counted(tmp_path, capsys):
 
 
 def test_drop_nonfinite_reports_the_dropped_rows(tmp_path, capsys):
-    frame = _table(11)
-    frame.loc[[0, 1], "z"] = np.nan  # 9 rows remain: too few, so the search never starts
+    frame = _table(4)
+    frame.loc[[0, 1], "z"] = np.nan  # 2 rows remain: too few, so the search never starts
     path = _csv(tmp_path, frame)
     assert main(["discover", path, "--target", "y", "--drop-nonfinite"]) == 2
     err = capsys.readouterr().err
     assert "dropped 2 row(s)" in err
-    assert "too few rows: 9" in err
+    assert "too few rows: 2" in err
 
 
 def test_constant_target(tmp_path, capsys):
@@ -67,8 +67,15 @@ def test_unknown_target_suggests(tmp_path, capsys):
 
 
 def test_too_few_rows(tmp_path, capsys):
-    line = _error(capsys, ["discover", _csv(tmp_path, _table(5)), "--target", "y"])
-    assert "too few rows: 5" in line
+    line = _error(capsys, ["discover", _csv(tmp_path, _table(2)), "--target", "y"])
+    assert "too few rows: 2" in line
+
+
+def test_a_few_rows_give_a_law_and_a_warning(tmp_path, capsys):
+    with pytest.warns(UserWarning, match="only 6 rows"):
+        code = main(["discover", _csv(tmp_path, _table(6)), "--target", "y", "--quiet"])
+    assert code == 0
+    assert "y = 2*x" in capsys.readouterr().out
 
 
 def test_missing_file(tmp_path, capsys):

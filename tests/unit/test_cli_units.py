@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from kandiscover.cli import _parser, _read_units, main
+from kandiscover.cli import _parser, main
+from kandiscover.cli_discover import read_units as _read_units
 
 
 def _units_file(tmp_path, content) -> str:

@@ -60,8 +60,9 @@ def test_noise_free_data_have_a_tiny_noise_estimate_and_error_bars_are_the_noise
     est, _ = estimate_noise(X, X[:, 0] * np.sin(X[:, 1]))
     assert est.relative < 1e-3
     bars = np.full(300, 0.3)
-    given, gp = estimate_noise(X, X[:, 0], bars)
-    assert given.method == "error bars" and given.sigma == pytest.approx(0.3) and gp is None
+    given, surrogates = estimate_noise(X, X[:, 0], bars)
+    assert given.method == "error bars" and given.sigma == pytest.approx(0.3)
+    assert surrogates is None
 
 
 # --- snapping by test --------------------------------------------------------------------
@@ -96,7 +97,7 @@ def test_a_constant_the_data_pin_down_is_not_snapped():
 def test_noise_free_constants_snap_to_exact_values():
     rng = np.random.default_rng(5)
     X = rng.uniform(-2, 2, size=(300, 1))
-    y = np.exp(-X[:, 0] ** 2 / 2) / np.sqrt(2 * np.pi)
+    y = np.exp(-(X[:, 0] ** 2) / 2) / np.sqrt(2 * np.pi)
     guess = sympy.Float(0.3989) * sympy.exp(sympy.Float(-0.49999) * x**2) + sympy.Float(1e-9)
     scored = _judge(X, y, (x,)).submit(guess, "hand")
     assert sympy.simplify(scored.expr - sympy.exp(-(x**2) / 2) / sympy.sqrt(2 * sympy.pi)) == 0

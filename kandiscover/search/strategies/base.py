@@ -75,7 +75,8 @@ class Strategy(ABC):
     Subclasses set ``name``, ``cost`` (a relative share of the time budget) and
     ``min_seconds`` (the time it gets, when that much is left, even if its share is
     smaller: cheap strategies finish instead of being cut short by a share that load on
-    the machine made too small), and implement :meth:`propose`, a generator: the search
+    the machine made too small) and ``cheap`` (every cheap strategy runs before the
+    search may stop at the noise floor), and implement :meth:`propose`, a generator: the search
     scores each proposal as it comes, so a strategy interrupted by the deadline has still
     contributed.
     """
@@ -83,6 +84,7 @@ class Strategy(ABC):
     name: str = "strategy"
     cost: float = 1.0
     min_seconds: float = 1.0
+    cheap: bool = True
 
     def applies(self, problem: Problem) -> bool:
         """Whether the strategy can search this problem (default: always)."""

@@ -227,7 +227,10 @@ def _exhaustive(
             refine_steps=8,
         )  # fmt: skip
         fits += zip(pairs, coarse, U, strict=False)  # a lucky coarse fit may be the best
-        rel = [f.best.rmse / max(float(t.std()), 1e-300) for f, t in zip(coarse, T, strict=False)]
+        rel = [
+            f.best.rmse / max(float(t.std()), 1e-300) if f.candidates else math.inf
+            for f, t in zip(coarse, T, strict=False)
+        ]
         best = sorted(np.argsort(rel, kind="stable")[:shortlist].tolist())
         pairs, U, T = [pairs[i] for i in best], U[best], T[best]
     if time.perf_counter() < deadline or not fits:

@@ -108,6 +108,7 @@ class KANSearch(Strategy):
     name = "kan"
     cost = 3.0
     min_seconds = 2.0
+    cheap = False
 
     def __init__(self, config: SearchConfig | None = None, hidden: tuple | None = None) -> None:
         self.config = config or SearchConfig()
