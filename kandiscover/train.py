@@ -85,9 +85,8 @@ class GridSchedule:
 
     def __post_init__(self) -> None:
         _positive_int("GridSchedule.every", self.every)
-        if not isinstance(self.until, int) or self.until < 0:
-            raise ValueError(f"GridSchedule.until must be an integer >= 0, got {self.until!r}")
-        if not 0.0 <= self.eps <= 1.0:
+        check_integer("GridSchedule.until", self.until, 0)
+        if not 0.0 <= check_number("GridSchedule.eps", self.eps, what="in [0, 1]") <= 1.0:
             raise ValueError(f"GridSchedule.eps must be in [0, 1], got {self.eps!r}")
 
 

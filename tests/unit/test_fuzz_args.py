@@ -154,3 +154,20 @@ def test_zero_steps_is_a_no_op():
     assert kd.fit(model, X, y, steps=0).steps == 0
     for k, v in model.state_dict().items():
         assert torch.equal(v, before[k])
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: kd.GridSchedule(eps="x"), TypeError, r"GridSchedule\.eps must be in \[0, 1\]"),
+        (lambda: kd.GridSchedule(eps=1.5), ValueError, r"GridSchedule\.eps must be in \[0, 1\]"),
+        (lambda: kd.GridSchedule(until=True), TypeError, "GridSchedule.until must be an integer"),
+        (lambda: kd.GridSchedule(every=0), ValueError, "GridSchedule.every must be a positive"),
+        (lambda: kd.Adam(lr=float("inf")), ValueError, "Adam.lr must be a positive number"),
+        (lambda: kd.Adam(batch_size=2.0), TypeError, "Adam.batch_size must be a positive integer"),
+        (lambda: kd.LBFGS(max_iter=True), TypeError, "LBFGS.max_iter must be a positive integer"),
+    ],
+)
+def test_bad_strategy_objects(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
