@@ -6,9 +6,11 @@ Bad input ends with one line, ``kandiscover: error: <message>``, and exit status
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -142,19 +144,28 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     from .bench.report import summarize
-    from .bench.runner import make_tasks, read_records, run_bench
+    from .bench.runner import make_tasks, options_fingerprint, read_records, run_bench
 
     tasks = make_tasks(args.suite, args.equations, range(args.seeds), args.noise)
     options = {"suite": args.suite, "n": args.n, "time_limit": args.time_limit}
     if args.no_units:
         options["use_units"] = False
     before = len(tasks)
-    written = run_bench(
-        tasks, args.out, options=options, jobs=args.jobs, scheduler=args.scheduler, progress=True
-    )
-    print(f"{len(written)} run(s) written to {args.out} ({before - len(written)} already there)")
-    keys = {t.key for t in tasks}
-    mine = [r for r in read_records(args.out) if _record_key(r) in keys]
+    with _warnings_to_stderr():
+        written = run_bench(
+            tasks,
+            args.out,
+            options=options,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            progress=True,
+        )
+        print(
+            f"{len(written)} run(s) written to {args.out} ({before - len(written)} already there)"
+        )
+        keys, fingerprint = {t.key for t in tasks}, options_fingerprint(options)
+        records = read_records(args.out)
+    mine = [r for r in records if _record_key(r) in keys and r.get("options") == fingerprint]
     if mine:
         s = summarize(mine)
         print(
@@ -171,17 +182,42 @@ def _record_key(record: dict[str, Any]) -> tuple[str, int, float] | None:
         return None
 
 
+@contextlib.contextmanager
+def _warnings_to_stderr():
+    """Show the library's warnings (e.g. skipped invalid records) as one line each."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for w in caught:
+                print(f"kandiscover: warning: {w.message}", file=sys.stderr)
+
+
 def _report(args: argparse.Namespace) -> int:
     import os
 
-    from .bench.report import load_summary, to_markdown
+    from .bench.report import load_summaries, to_markdown
 
     if not os.path.exists(args.results):
         raise FileNotFoundError(f"no such results file: {args.results!r}")
-    text = to_markdown(load_summary(args.results), title=f"Benchmark report: {args.results}")
+    with _warnings_to_stderr():
+        summaries = load_summaries(args.results)
+    title = f"Benchmark report: {args.results}"
+    if len(summaries) == 1:
+        text = to_markdown(summaries[0][1], title=title)
+    else:  # runs with other options are reported separately
+        text = "\n".join(
+            to_markdown(summary, title=f"{title} ({_describe(options)})")
+            for options, summary in summaries
+        )
     print(text, end="")
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as fh:
             fh.write(text)
         print(f"wrote {args.markdown}")
     return 0
+
+
+def _describe(options: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in options.items()) or "no options recorded"

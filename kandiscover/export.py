@@ -4,11 +4,17 @@ The torch callable is built by walking the expression tree into torch operations
 string evaluation), so it is differentiable and follows the dtype and device of its input.
 JSON stores the formula as a SymPy string (floats at full double precision) and reads it
 back with the safe parser :func:`kandiscover.symbolic.parse.parse_formula`.
+
+Variable names are free-form: the NumPy and torch callables replace the variables by
+generated symbols (``_kd_arg_0``, ...) before printing or walking the tree, and JSON
+writes a stand-in identifier for a name that cannot stand for itself in a formula
+string, so names such as ``pi``, ``exp``, ``lambda`` or ``a b`` work everywhere.
 """
 
 from __future__ import annotations
 
 import json
+import keyword
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,7 +28,8 @@ from torch import Tensor
 __all__ = ["from_json", "latex", "to_json", "to_numpy", "to_sympy_string", "to_torch"]
 
 _FORMAT = "kandiscover.formula"
-_VERSION = 1
+# names SymPy's string printer writes for constants; a variable may not look like them
+_PRINTED_NAMES = frozenset({"I", "oo", "zoo", "nan", "E", "pi"})
 
 
 class KanLatexPrinter(LatexPrinter):
@@ -73,16 +80,47 @@ def to_sympy_string(expr: sympy.Expr) -> str:
     return _FullPrecisionPrinter().doprint(sympy.sympify(expr))
 
 
-def _symbols(names: Sequence[str]) -> list[sympy.Symbol]:
-    if isinstance(names, str) or len(set(names)) != len(names):
-        raise ValueError(f"names must be a sequence of distinct strings; got {names!r}")
-    return [sympy.Symbol(n) for n in names]
+def _check_names(names: Sequence[str], what: str = "names") -> list[str]:
+    """``names`` as a list of strings, or a ``ValueError`` naming what is wrong."""
+    try:
+        listed = None if isinstance(names, (str, bytes)) else list(names)
+    except TypeError:
+        listed = None
+    if listed is None:
+        raise ValueError(f"{what} must be a sequence of distinct strings; got {names!r}")
+    names = listed
+    bad = [n for n in names if not isinstance(n, str)]
+    if bad:
+        raise ValueError(f"{what} must be a sequence of distinct strings; {bad!r} are not strings")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(
+            f"{what} must be a sequence of distinct strings; {repeated!r} appear more than once"
+        )
+    return names
+
+
+def _arguments(n: int) -> list[sympy.Symbol]:
+    """``n`` symbols whose names are identifiers no printer namespace holds. (Not
+    ``sympy.Dummy``: lambdify renames each Dummy argument in turn, in quadratic time.)"""
+    return [sympy.Symbol(f"_kd_arg_{i}") for i in range(n)]
 
 
 def _check_free(expr: sympy.Expr, names: Sequence[str]) -> None:
     unknown = sorted(str(s) for s in expr.free_symbols if str(s) not in set(names))
     if unknown:
         raise ValueError(f"expression uses {unknown} which are not in names={list(names)}")
+
+
+def _by_name(expr: sympy.Expr, names: list[str], new: list[sympy.Symbol]) -> sympy.Expr:
+    """``expr`` with each symbol named ``names[i]`` replaced by ``new[i]``.
+
+    Callables are built from such a copy with generated symbols (:func:`_arguments`), so
+    that no name a user chooses (``pi``, ``exp``, ``lambda``, ``a b``) can meet a name of
+    the printer.
+    """
+    position = {n: i for i, n in enumerate(names)}
+    return expr.xreplace({s: new[position[str(s)]] for s in expr.free_symbols})
 
 
 def to_numpy(expr: sympy.Expr, names: Sequence[str]) -> Callable[..., np.ndarray]:
@@ -95,9 +133,11 @@ def to_numpy(expr: sympy.Expr, names: Sequence[str]) -> Callable[..., np.ndarray
         If ``expr`` uses a symbol not in ``names``, or (when called) the input does not
         match ``names``.
     """
-    symbols = _symbols(names)
+    names = _check_names(names)
+    expr = sympy.sympify(expr)
     _check_free(expr, names)
-    fn = sympy.lambdify(symbols, expr, "numpy")
+    symbols = _arguments(len(names))
+    fn = sympy.lambdify(symbols, _by_name(expr, names, symbols), "numpy")
 
     def evaluate(X: np.ndarray | None = None, **columns: np.ndarray) -> np.ndarray:
         if X is not None:
@@ -190,9 +230,12 @@ def to_torch(expr: sympy.Expr, names: Sequence[str]) -> Callable[[Tensor], Tenso
         If ``expr`` uses a symbol not in ``names`` or a function with no torch
         counterpart, or (when called) ``X`` has the wrong shape.
     """
-    symbols = _symbols(names)
+    names = _check_names(names)
+    expr = sympy.sympify(expr)
     _check_free(expr, names)
-    compiled = _torch_node(sympy.sympify(expr), {s: i for i, s in enumerate(symbols)})
+    symbols = _arguments(len(names))
+    index = {s: i for i, s in enumerate(symbols)}
+    compiled = _torch_node(_by_name(expr, names, symbols), index)
 
     def evaluate(X: Tensor) -> Tensor:
         if X.ndim != 2 or X.shape[1] != len(symbols):
@@ -202,25 +245,52 @@ def to_torch(expr: sympy.Expr, names: Sequence[str]) -> Callable[[Tensor], Tenso
     return evaluate
 
 
+def _plain(name: str) -> bool:
+    """Whether ``name`` can stand for itself in a formula string that the safe parser
+    reads back: an identifier, not a keyword, not starting with ``_`` (kept for the
+    stand-ins below), and not a function or constant the parser or SymPy's printer knows."""
+    from kandiscover.symbolic.parse import ALLOWED_CONSTANTS, ALLOWED_FUNCTIONS
+
+    return (
+        name.isidentifier()
+        and not keyword.iskeyword(name)
+        and not name.startswith("_")
+        and name not in ALLOWED_FUNCTIONS
+        and name not in ALLOWED_CONSTANTS
+        and name not in _PRINTED_NAMES
+    )
+
+
 def to_json(expr: sympy.Expr, names: Sequence[str], **metadata: Any) -> str:
     """Serialise a formula, its variable names and JSON-compatible metadata.
+
+    Any names round-trip. A name that cannot stand for itself in the formula string (not
+    an identifier, such as ``"a b"``; a keyword; one of the parser's functions or
+    constants, such as ``"exp"`` or ``"pi"``; or one starting with ``_``) is written as a
+    stand-in ``_v<i>`` (``i`` its position in ``names``) and the record, then of version
+    2, lists in ``"symbols"`` the identifier that stands for each variable. Records whose
+    names are all plain are of version 1, as before.
 
     Raises
     ------
     ValueError
-        If ``expr`` uses a symbol not in ``names``.
+        If ``names`` are not distinct strings or ``expr`` uses a symbol not in ``names``.
     TypeError
         If the metadata cannot be written as JSON.
     """
-    _symbols(names)
+    names = _check_names(names)
+    expr = sympy.sympify(expr)
     _check_free(expr, names)
-    record = {
+    stand_ins = [n if _plain(n) else f"_v{i}" for i, n in enumerate(names)]
+    record: dict[str, Any] = {
         "format": _FORMAT,
-        "version": _VERSION,
-        "formula": to_sympy_string(expr),
-        "variables": list(names),
-        "metadata": metadata,
+        "version": 1 if stand_ins == names else 2,
+        "formula": to_sympy_string(_by_name(expr, names, [sympy.Symbol(v) for v in stand_ins])),
+        "variables": names,
     }
+    if stand_ins != names:
+        record["symbols"] = stand_ins
+    record["metadata"] = metadata
     try:
         return json.dumps(record, allow_nan=True)
     except TypeError as err:
@@ -230,21 +300,46 @@ def to_json(expr: sympy.Expr, names: Sequence[str], **metadata: Any) -> str:
 def from_json(text: str) -> tuple[sympy.Expr, list[str], dict[str, Any]]:
     """Read what :func:`to_json` wrote; the formula goes through the safe parser.
 
+    Nothing in the record is ever run: the formula is parsed by
+    :func:`~kandiscover.symbolic.parse.parse_formula` with only the declared symbols, and
+    variable names are only ever the names of SymPy symbols.
+
     Raises
     ------
     ValueError
-        If the text is not such a record or the formula is rejected by the parser.
+        If the text is not such a record (wrong types of fields, repeated names, an
+        unknown version) or the formula is rejected by the parser.
     """
     from kandiscover.symbolic.parse import parse_formula
 
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise ValueError(f"from_json: expected a JSON string, got {type(text).__name__}")
     try:
         record = json.loads(text)
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
         raise ValueError(f"from_json: not valid JSON ({err})") from None
     if not isinstance(record, dict) or record.get("format") != _FORMAT:
         raise ValueError(f"from_json: not a {_FORMAT!r} record")
-    if record.get("version") != _VERSION:
-        raise ValueError(f"from_json: unsupported version {record.get('version')!r}")
-    names = list(record["variables"])
-    expr = parse_formula(record["formula"], variables=names)
-    return expr, names, dict(record.get("metadata", {}))
+    version = record.get("version")
+    if version not in (1, 2) or isinstance(version, bool):
+        raise ValueError(f"from_json: unsupported version {version!r}")
+    names = _check_names(_field(record, "variables", list), "from_json: variables")
+    symbols = names
+    if version == 2:
+        symbols = _check_names(_field(record, "symbols", list), "from_json: symbols")
+        if len(symbols) != len(names):
+            raise ValueError("from_json: 'symbols' and 'variables' differ in length")
+    metadata = record.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise ValueError(f"from_json: 'metadata' must be an object, got {type(metadata).__name__}")
+    expr = parse_formula(_field(record, "formula", str), variables=symbols)
+    return _by_name(expr, symbols, [sympy.Symbol(n) for n in names]), names, dict(metadata)
+
+
+def _field(record: dict[str, Any], key: str, kind: type) -> Any:
+    value = record.get(key)
+    if not isinstance(value, kind):
+        raise ValueError(
+            f"from_json: {key!r} must be a {kind.__name__}, got {type(value).__name__}"
+        )
+    return value

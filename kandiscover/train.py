@@ -13,7 +13,7 @@ import logging
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from ._arrays import as_xy_tensors
+from ._validate import check_integer, check_number, check_real_data, check_seed
 from .lbfgs import FlatLBFGS
 from .nn.network import KAN
 from .nn.plan import MSEPlan
@@ -33,13 +34,11 @@ LossFn = Callable[[Tensor, Tensor], Tensor]
 
 
 def _positive(name: str, value: float) -> None:
-    if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    check_number(name, value, 0.0, strict=True, what="a positive number")
 
 
 def _positive_int(name: str, value: int) -> None:
-    if not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    check_integer(name, value, 1, what="a positive integer")
 
 
 @dataclass(frozen=True)
@@ -86,9 +85,8 @@ class GridSchedule:
 
     def __post_init__(self) -> None:
         _positive_int("GridSchedule.every", self.every)
-        if not isinstance(self.until, int) or self.until < 0:
-            raise ValueError(f"GridSchedule.until must be an integer >= 0, got {self.until!r}")
-        if not 0.0 <= self.eps <= 1.0:
+        check_integer("GridSchedule.until", self.until, 0)
+        if not 0.0 <= check_number("GridSchedule.eps", self.eps, what="in [0, 1]") <= 1.0:
             raise ValueError(f"GridSchedule.eps must be in [0, 1], got {self.eps!r}")
 
 
@@ -225,14 +223,27 @@ def fit(
     Raises
     ------
     ValueError
-        For bad data (NaN, inf, wrong shapes, mismatched lengths, empty) or settings.
+        For bad data (NaN, inf, wrong shapes, mismatched lengths, empty, a single row with
+        ``sparsity``) or settings out of range.
+    TypeError
+        For settings of the wrong type, complex or boolean data, or a ``model`` that is
+        not a KAN.
     """
-    _check_fit_args(steps, sparsity, patience)
+    _check_fit_args(model, steps, sparsity, entropy, optimizer, grid_updates, validation)
+    _check_run_args(patience, loss, seed, time_limit)
+    for name, data in (("X", X), ("y", y), *_named_validation(validation)):
+        check_real_data(data, name)
     param = next(model.parameters())
     kw = {"dtype": param.dtype, "device": param.device, "n_outputs": model.n_outputs}
     X, y = as_xy_tensors(X, y, **kw)
     model.select_inputs(X)  # checks the number of columns
     val = as_xy_tensors(*validation, **kw) if validation is not None else None
+    batch = getattr(optimizer, "batch_size", None) or X.shape[0]
+    if sparsity > 0 and min(batch, X.shape[0]) < 2:
+        raise ValueError(
+            "sparsity > 0 needs batches of at least 2 rows (the penalty measures the spread "
+            f"of each edge over the batch); got {X.shape[0]} row(s) and batch_size={batch}"
+        )
     run = _Run(model, X, y, val, optimizer or LBFGS(), loss, sparsity, entropy, seed)
     return run.train(steps, grid_updates, patience, progress, time_limit)
 
@@ -444,10 +455,38 @@ def _progress(steps: int, show: bool):
     return tqdm(total=steps, desc="fit")
 
 
-def _check_fit_args(steps: int, sparsity: float, patience: int | None) -> None:
-    if not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
-    if not (isinstance(sparsity, (int, float)) and sparsity >= 0 and math.isfinite(sparsity)):
-        raise ValueError(f"sparsity must be a finite number >= 0, got {sparsity!r}")
+def _check_fit_args(model, steps, sparsity, entropy, optimizer, grid_updates, validation):
+    if not isinstance(model, KAN):
+        raise TypeError(f"model must be a kandiscover KAN, got {type(model).__name__}")
+    check_integer("steps", steps, 0)
+    check_number("sparsity", sparsity, 0.0)
+    check_number("entropy", entropy, 0.0)
+    if optimizer is not None and not isinstance(optimizer, (LBFGS, Adam)):
+        raise TypeError(f"optimizer must be kd.LBFGS(...), kd.Adam(...) or None, got {optimizer!r}")
+    if grid_updates is not None and not isinstance(grid_updates, GridSchedule):
+        raise TypeError(
+            f"grid_updates must be a kd.GridSchedule(...) or None, got {grid_updates!r}"
+        )
+    if validation is not None and (
+        isinstance(validation, (str, bytes))
+        or not isinstance(validation, Sequence)
+        or len(validation) != 2
+    ):
+        raise TypeError(f"validation must be a pair (X_val, y_val) or None, got {validation!r}")
+
+
+def _check_run_args(patience, loss, seed, time_limit) -> None:
     if patience is not None:
-        _positive_int("patience", patience)
+        check_integer("patience", patience, 1, what="a positive integer or None")
+    if loss is not None and not callable(loss):
+        raise TypeError(f"loss must be a function loss(pred, target) or None, got {loss!r}")
+    check_seed(seed)
+    if time_limit is not None:
+        what = "a positive number of seconds or None"
+        check_number("time_limit", time_limit, 0.0, strict=True, what=what)
+
+
+def _named_validation(validation) -> list[tuple[str, Any]]:
+    if validation is None:
+        return []
+    return [("validation[0] (X_val)", validation[0]), ("validation[1] (y_val)", validation[1])]

@@ -1,21 +1,35 @@
 """Summaries of benchmark records: solution rates, median time, a per-equation table.
 
 The symbolic-solution rate and the accuracy-solution rate are always reported side by
-side and never mixed (DESIGN.md, "Measuring recovery").
+side and never mixed (DESIGN.md, "Measuring recovery"). Only valid records count (a
+solution is the boolean ``true``, never a string such as ``"yes"``); invalid ones are
+skipped with a warning that counts them. Runs made with different options (their
+``"options"`` fingerprint) are summarized separately (:func:`load_summaries`).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import statistics
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._store import problem
 from .runner import read_records
 
-__all__ = ["EquationRow", "Summary", "load_summary", "summarize", "to_markdown"]
+__all__ = [
+    "EquationRow",
+    "Summary",
+    "group_by_options",
+    "load_summaries",
+    "load_summary",
+    "summarize",
+    "to_markdown",
+]
 
 
 @dataclass(frozen=True)
@@ -55,20 +69,20 @@ def _rates(records: Sequence[Mapping[str, Any]]) -> tuple[float, float]:
     if not records:
         return math.nan, math.nan
     n = len(records)
-    symbolic = sum(bool(r.get("symbolic_solution")) for r in records) / n
-    accuracy = sum(bool(r.get("accuracy_solution")) for r in records) / n
+    symbolic = sum(r.get("symbolic_solution") is True for r in records) / n
+    accuracy = sum(r.get("accuracy_solution") is True for r in records) / n
     return symbolic, accuracy
 
 
 def _row(name: str, noise: float, records: list[Mapping[str, Any]]) -> EquationRow:
-    solved = [r for r in records if r.get("symbolic_solution")]
+    solved = [r for r in records if r.get("symbolic_solution") is True]
     shown = (solved or records)[0].get("formula")
     return EquationRow(
         name=name,
         noise=noise,
         runs=len(records),
-        symbolic=sum(bool(r.get("symbolic_solution")) for r in records),
-        accuracy=sum(bool(r.get("accuracy_solution")) for r in records),
+        symbolic=sum(r.get("symbolic_solution") is True for r in records),
+        accuracy=sum(r.get("accuracy_solution") is True for r in records),
         errors=sum("error" in r for r in records),
         median_r2=_median(r.get("r2_test") for r in records),
         median_seconds=_median(r.get("seconds") for r in records),
@@ -79,11 +93,22 @@ def _row(name: str, noise: float, records: list[Mapping[str, Any]]) -> EquationR
 def summarize(records: Sequence[Mapping[str, Any]]) -> Summary:
     """Summarize benchmark records (as written by :func:`~kandiscover.bench.run_bench`).
 
+    Invalid records (see :func:`~kandiscover.bench.read_records`) are skipped with a
+    warning that counts them.
+
     Raises
     ------
     ValueError
-        If there are no records.
+        If there are no valid records.
     """
+    invalid = [r for r in records if problem(r) is not None]
+    if invalid:
+        warnings.warn(
+            f"skipped {len(invalid)} invalid benchmark record(s): {problem(invalid[0])}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        records = [r for r in records if problem(r) is None]
     if not records:
         raise ValueError("no benchmark records to summarize (is the JSONL file empty?)")
     groups: dict[tuple[str, float], list[Mapping[str, Any]]] = {}
@@ -104,9 +129,48 @@ def summarize(records: Sequence[Mapping[str, Any]]) -> Summary:
     )
 
 
+def group_by_options(
+    records: Sequence[Mapping[str, Any]],
+) -> list[tuple[dict[str, Any], list[Mapping[str, Any]]]]:
+    """The records split by their ``"options"`` fingerprint, in order of first appearance."""
+    groups: dict[str, tuple[dict[str, Any], list[Mapping[str, Any]]]] = {}
+    for r in records:
+        options = r.get("options") if isinstance(r.get("options"), dict) else {}
+        key = json.dumps(options, sort_keys=True)
+        groups.setdefault(key, (options, []))[1].append(r)
+    return list(groups.values())
+
+
+def load_summaries(path: str | os.PathLike[str]) -> list[tuple[dict[str, Any], Summary]]:
+    """Read a benchmark JSONL file and summarize each set of run options on its own.
+
+    Raises
+    ------
+    ValueError
+        If the file holds no valid records.
+    """
+    groups = group_by_options(read_records(path))
+    if not groups:
+        raise ValueError("no benchmark records to summarize (is the JSONL file empty?)")
+    return [(options, summarize(records)) for options, records in groups]
+
+
 def load_summary(path: str | os.PathLike[str]) -> Summary:
-    """Read a benchmark JSONL file (skipping truncated lines) and summarize it."""
-    return summarize(read_records(path))
+    """Read a benchmark JSONL file (skipping truncated and invalid lines) and summarize it.
+
+    Raises
+    ------
+    ValueError
+        If the file holds no valid records, or runs made with different options (use
+        :func:`load_summaries`).
+    """
+    summaries = load_summaries(path)
+    if len(summaries) > 1:
+        raise ValueError(
+            f"{os.fspath(path)} holds runs made with {len(summaries)} different sets of "
+            "options; summarize each with load_summaries()"
+        )
+    return summaries[0][1]
 
 
 def _fmt(value: float | None, spec: str) -> str:

@@ -1,18 +1,22 @@
 """Run a benchmark suite: one discovery per (equation, seed, noise), resumable.
 
-Every finished task is appended to a JSONL file at once (flushed and fsynced), so a run
-that dies loses nothing; a rerun skips the tasks the file already holds. A task that
-crashes is recorded as that task's failure (with its ``error``) and the run goes on. Tasks
-run in this process, in a local process pool, or on a Dask distributed cluster.
+Every finished task is appended to a JSONL file at once (one locked write, flushed to
+disk, see :mod:`._store`), so a run that dies or is interrupted loses nothing; a rerun
+skips the tasks the file already holds *for the same options* (each record stores the
+fingerprint of the options that change a result: a rerun with other options is a new
+run in the same file, reported separately). A task that crashes is recorded as that
+task's failure (with its ``error``) and the run goes on; a worker process that dies
+fails only its own task, with ``"error_kind": "worker_died"``, which a rerun retries.
+Tasks run in this process, in local worker processes (:mod:`._pool`: Ctrl-C stops them
+at once) or on a Dask distributed cluster.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import json
+import inspect
 import logging
 import math
-import multiprocessing
+import numbers
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -25,11 +29,15 @@ from ..data import get_equation, load_catalogue, sample_equation
 from ..export import to_sympy_string
 from ..search import SearchConfig, discover
 from ..symbolic.equivalence import accuracy_solution, r2_score, symbolic_solution
+from ._pool import WorkerPool
+from ._store import WORKER_DIED, ResultsFile, identity, read_records
 
 __all__ = [
+    "RESULT_OPTIONS",
     "Task",
     "evaluate_equation",
     "make_tasks",
+    "options_fingerprint",
     "read_records",
     "run_bench",
 ]
@@ -38,6 +46,9 @@ log = logging.getLogger(__name__)
 
 Record = dict[str, Any]
 Evaluate = Callable[..., Record]
+
+#: The options of ``evaluate`` that change a result, and so belong to a record's identity.
+RESULT_OPTIONS = ("suite", "n", "time_limit", "use_units", "config")
 
 
 @dataclass(frozen=True)
@@ -139,8 +150,8 @@ def _finite_or_none(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _failure(task: Task, err: BaseException, seconds: float) -> Record:
-    return {
+def _failure(task: Task, err: BaseException | str, seconds: float, kind: str = "") -> Record:
+    record = {
         "name": task.name,
         "seed": task.seed,
         "noise": task.noise,
@@ -150,8 +161,18 @@ def _failure(task: Task, err: BaseException, seconds: float) -> Record:
         "accuracy_solution": False,
         "r2_test": None,
         "seconds": float(seconds),
-        "error": f"{type(err).__name__}: {err}",
+        "error": err if isinstance(err, str) else f"{type(err).__name__}: {err}",
     }
+    if kind:
+        record["error_kind"] = kind
+    return record
+
+
+def _died(task: Task, exitcode: int | None, seconds: float) -> Record:
+    """The record of a task whose worker process died; a rerun retries it."""
+    how = f"killed by signal {-exitcode}" if exitcode and exitcode < 0 else f"exit code {exitcode}"
+    log.warning("task %s: its worker process died (%s)", task.key, how)
+    return _failure(task, f"WorkerDied: the worker process died ({how})", seconds, WORKER_DIED)
 
 
 def _run_task(task: Task, evaluate: Evaluate, options: dict[str, Any]) -> Record:
@@ -166,98 +187,42 @@ def _run_task(task: Task, evaluate: Evaluate, options: dict[str, Any]) -> Record
 
 
 def _worker(task: Task, evaluate: Evaluate, options: dict[str, Any]) -> Record:
-    """Entry point in a pool process or a Dask worker: one thread per task."""
+    """Entry point on a Dask worker: one thread per task."""
     import torch
 
     torch.set_num_threads(1)
     return _run_task(task, evaluate, options)
 
 
-def read_records(path: str | os.PathLike[str]) -> list[Record]:
-    """The records of a JSONL file; blank, truncated or malformed lines are skipped.
+def options_fingerprint(
+    options: dict[str, Any] | None, evaluate: Evaluate = evaluate_equation
+) -> dict[str, Any]:
+    """The options of a run that change its results (:data:`RESULT_OPTIONS`), with the
+    defaults of ``evaluate`` filled in, as plain JSON values (``config`` by its repr).
 
-    A missing file holds no records.
+    Examples
+    --------
+    >>> options_fingerprint({"n": 300})
+    {'suite': 'feynman', 'n': 300, 'time_limit': None, 'use_units': True, 'config': None}
     """
-    if not os.path.exists(path):
-        return []
-    records = []
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                log.warning("%s:%d: skipping a malformed (truncated?) line", path, number)
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-    return records
-
-
-def _key(record: Record) -> tuple[str, int, float] | None:
-    try:
-        return (str(record["name"]), int(record["seed"]), float(record["noise"]))
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _repair_tail(path: str | os.PathLike[str]) -> None:
-    """Make the file end with a newline, cutting off a truncated last line if there is one."""
-    if not os.path.exists(path) or os.path.getsize(path) == 0:
-        return
-    with open(path, "rb+") as fh:
-        data = fh.read()
-        if data.endswith(b"\n"):
-            return
-        cut = data.rfind(b"\n") + 1
-        try:
-            json.loads(data[cut:])
-        except ValueError:  # killed mid-write: drop the partial line
-            fh.truncate(cut)
-        else:  # a complete record without its newline
-            fh.write(b"\n")
-
-
-def _append(fh: Any, record: Record) -> None:
-    fh.write(json.dumps(record, allow_nan=False, default=_json_default) + "\n")
-    fh.flush()
-    os.fsync(fh.fileno())
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)
-
-
-def _clean(record: Record) -> Record:
-    """Non-finite floats become None (JSON has no NaN or infinity)."""
-    return {
-        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(evaluate).parameters.items()
+        if p.default is not inspect.Parameter.empty
     }
+    merged = {**defaults, **(options or {})}
+    return {k: _plain(merged[k]) for k in RESULT_OPTIONS if k in merged}
 
 
-def _results_local(
-    tasks: list[Task], evaluate: Evaluate, options: dict[str, Any], jobs: int
-) -> Iterator[Record]:
-    if jobs == 1:
-        for task in tasks:
-            yield _run_task(task, evaluate, options)
-        return
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = {pool.submit(_worker, t, evaluate, options): t for t in tasks}
-        for future in cf.as_completed(futures):
-            yield _outcome(futures[future], future)
-
-
-def _outcome(task: Task, future: Any) -> Record:
-    try:
-        return future.result()
-    except Exception as err:  # the worker itself died (e.g. killed for memory)
-        return _failure(task, err, math.nan)
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return int(number) if number.is_integer() else number
+    return repr(value)
 
 
 def _results_dask(
@@ -273,11 +238,21 @@ def _results_dask(
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
         futures = {client.submit(_worker, t, evaluate, options, pure=False): t for t in tasks}
-        for future in as_completed(futures):
-            yield _outcome(futures[future], future)
+        try:
+            for future in as_completed(futures):
+                yield _outcome(futures[future], future)
+        finally:  # interrupted or done: nothing may go on running for this call
+            client.cancel(list(futures))
     finally:
         if client is not scheduler:
             client.close()
+
+
+def _outcome(task: Task, future: Any) -> Record:
+    try:
+        return future.result()
+    except Exception as err:  # the worker itself died (e.g. killed for memory)
+        return _failure(task, err, math.nan, WORKER_DIED)
 
 
 def run_bench(
@@ -295,16 +270,21 @@ def run_bench(
     Parameters
     ----------
     tasks : sequence of Task
-        What to run; tasks whose key ``(name, seed, noise)`` is in ``out`` are skipped.
+        What to run. A task is skipped when ``out`` holds a record of it (its key
+        ``(name, seed, noise)``) written with the same :func:`options_fingerprint`,
+        unless that record is of a dead worker.
     out : path
         The JSONL file (created if missing). A truncated last line is removed first.
+        Several runs may append to one file at once.
     evaluate : callable
         ``evaluate(name, seed, noise, **options) -> dict``; the default samples, discovers
         and judges a catalogue equation. Must be picklable for ``jobs > 1`` or Dask.
     options : dict, optional
-        Keyword arguments of ``evaluate`` (``n``, ``time_limit``, ``config``...).
+        Keyword arguments of ``evaluate`` (``n``, ``time_limit``, ``config``...); those in
+        :data:`RESULT_OPTIONS` are stored with every record as ``"options"``.
     jobs : int
-        Worker processes (1 runs in this process).
+        Worker processes (1 runs in this process, where a task that kills its process
+        kills the run).
     scheduler : str or dask.distributed.Client, optional
         A Dask scheduler address (or client); tasks are submitted to that cluster.
     progress : bool
@@ -321,33 +301,51 @@ def run_bench(
         If ``jobs`` is not a positive integer.
     ImportError
         If ``scheduler`` is given and Dask distributed is not installed.
+    KeyboardInterrupt
+        On Ctrl-C, after every finished result is written and the workers are stopped.
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
-    _repair_tail(out)
-    done = {_key(r) for r in read_records(out)}
-    pending = list({t.key: t for t in tasks if t.key not in done}.values())
-    log.info("%d task(s) to run, %d already recorded", len(pending), len(tasks) - len(pending))
     options = dict(options or {})
-    if scheduler is not None:
-        results = _results_dask(pending, evaluate, options, scheduler)
-    else:
-        results = _results_local(pending, evaluate, options, jobs)
-    return _write_all(results, out, len(pending), progress)
+    fingerprint = options_fingerprint(options, evaluate)
+    with ResultsFile(out) as results:
+        done = {identity(r) for r in read_records(out) if r.get("error_kind") != WORKER_DIED}
+        mine = {t.key: t for t in tasks if identity(_stamp(t, fingerprint)) not in done}
+        pending = list(mine.values())
+        log.info("%d task(s) to run, %d already recorded", len(pending), len(tasks) - len(pending))
+        writer = _Writer(results, fingerprint, len(pending), progress)
+        try:
+            if scheduler is not None:
+                for record in _results_dask(pending, evaluate, options, scheduler):
+                    writer(record)
+            elif jobs == 1:
+                for task in pending:
+                    writer(_run_task(task, evaluate, options))
+            else:
+                WorkerPool(jobs, _run_task, _failure, evaluate, options, _died).run(pending, writer)
+        finally:
+            writer.close()
+    return writer.written
 
 
-def _write_all(results: Iterator[Record], out: Any, total: int, progress: bool) -> list[Record]:
-    from tqdm.auto import tqdm
+def _stamp(task: Task, fingerprint: dict[str, Any]) -> Record:
+    return {"name": task.name, "seed": task.seed, "noise": task.noise, "options": fingerprint}
 
-    written = []
-    with (
-        open(out, "a", encoding="utf-8") as fh,
-        tqdm(total=total, disable=not progress, desc="bench", unit="eq") as bar,
-    ):
-        for record in results:
-            record = _clean(record)
-            _append(fh, record)
-            written.append(record)
-            bar.set_postfix_str(f"{record['name']} {'ok' if record['symbolic_solution'] else '-'}")
-            bar.update()
-    return written
+
+class _Writer:
+    """Appends each record (with the run's options) to the file, with a progress bar."""
+
+    def __init__(self, results: ResultsFile, fingerprint: dict, total: int, progress: bool):
+        from tqdm.auto import tqdm
+
+        self.results, self.fingerprint, self.written = results, fingerprint, []
+        self.bar = tqdm(total=total, disable=not progress, desc="bench", unit="eq")
+
+    def __call__(self, record: Record) -> None:
+        record = self.results.append({**record, "options": self.fingerprint})
+        self.written.append(record)
+        self.bar.set_postfix_str(f"{record['name']} {'ok' if record['symbolic_solution'] else '-'}")
+        self.bar.update()
+
+    def close(self) -> None:
+        self.bar.close()

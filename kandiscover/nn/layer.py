@@ -303,9 +303,9 @@ def _affine_eval(fn: Callable[[Tensor], Tensor], x: Tensor, p: Tensor) -> Tensor
 
 def _check_layer_args(n_in, n_out, grid, k, grid_range, base) -> None:
     for name, value in (("n_in", n_in), ("n_out", n_out), ("grid", grid)):
-        if not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if not isinstance(k, int) or k < 1:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k (the spline order) must be an integer >= 1, got {k!r}")
     lo, hi = grid_range
     if not hi > lo:

@@ -9,13 +9,16 @@ below. So the layer that feeds a ``(n_sum, n_mult)`` node layer has
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 
+from .._validate import check_integer, check_number, check_seed
 from . import bspline
 from .fused import FeatureCache, LayerArgs, uniform_network
+from .layer import _BASE_FUNCTIONS as _BASES
 from .layer import KANLayer, SymbolicFunction
 from .plan import PlanPool, planned
 
@@ -30,23 +33,66 @@ def normalize_width(width: Width) -> list[tuple[int, int]]:
     Raises
     ------
     ValueError
-        For fewer than two layers, a non-positive layer, or product nodes on the inputs.
+        For fewer than two layers, a negative or empty layer, or product nodes on the
+        inputs.
+    TypeError
+        For an entry that is neither an integer nor a pair of integers (e.g. ``1.5``).
     """
     if isinstance(width, (str, bytes)) or not isinstance(width, Sequence) or len(width) < 2:
         raise ValueError(f"width must list at least an input and an output layer, got {width!r}")
     out = []
     for pos, entry in enumerate(width):
-        pair = (entry, 0) if isinstance(entry, int) else tuple(entry)
-        if len(pair) != 2 or not all(isinstance(v, int) and v >= 0 for v in pair):
-            raise ValueError(
-                f"width[{pos}] must be an int or a pair (n_sum, n_mult) of ints >= 0, got {entry!r}"
-            )
+        accepted = f"width[{pos}] must be an int or a pair (n_sum, n_mult) of ints >= 0"
+        if _is_int(entry):
+            pair = (int(entry), 0)
+        elif isinstance(entry, Sequence) and not isinstance(entry, (str, bytes)):
+            pair = tuple(entry)
+        else:
+            raise TypeError(f"{accepted}, got {entry!r} ({type(entry).__name__})")
+        if len(pair) == 2 and not all(_is_int(v) for v in pair):
+            raise TypeError(f"{accepted}, got {entry!r}")
+        if len(pair) != 2 or not all(v >= 0 for v in pair):
+            raise ValueError(f"{accepted}, got {entry!r}")
+        pair = (int(pair[0]), int(pair[1]))
         if sum(pair) < 1:
             raise ValueError(f"width[{pos}] has no nodes: {entry!r}")
         if pos == 0 and pair[1]:
             raise ValueError(f"the input layer cannot have product nodes, got width[0]={entry!r}")
         out.append(pair)
     return out
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_args(grid, k, seed, grid_range, base, noise_scale, dtype) -> dict:
+    """The checked configuration of a :class:`KAN` (plain Python numbers)."""
+    bad_range = f"grid_range must be (low, high) with high > low, got {grid_range!r}"
+    if isinstance(grid_range, (str, bytes)) or not isinstance(grid_range, Sequence):
+        raise TypeError(bad_range)
+    if len(grid_range) != 2:
+        raise ValueError(bad_range)
+    lo, hi = (
+        check_number("grid_range", v, what="(low, high) of finite numbers") for v in grid_range
+    )
+    if not hi > lo:
+        raise ValueError(bad_range)
+    if base not in _BASES:
+        raise ValueError(f"base must be one of {sorted(_BASES)}, got {base!r}")
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(
+            f"dtype must be None or a floating-point torch.dtype (e.g. torch.float64), "
+            f"got {dtype!r}"
+        )
+    return {
+        "grid": check_integer("grid", grid, 1, what="a positive integer"),
+        "k": check_integer("k (the spline order)", k, 1),
+        "seed": check_seed(seed),
+        "grid_range": (lo, hi),
+        "base": base,
+        "noise_scale": check_number("noise_scale", noise_scale, 0.0),
+    }
 
 
 class KAN(nn.Module):
@@ -71,6 +117,15 @@ class KAN(nn.Module):
     dtype, device : optional
         ``None`` follows torch's defaults.
 
+    Raises
+    ------
+    TypeError
+        For an argument of the wrong type (``seed=1.5``, ``grid="5"``, ``width=[2, 1.5]``,
+        an integer ``dtype``).
+    ValueError
+        For a value out of range (``grid=0``, ``k=-1``, ``noise_scale=nan``,
+        ``grid_range=(1, 0)``, an unknown ``base``, a bad ``width``).
+
     Examples
     --------
     >>> model = KAN(width=[2, 5, 1], grid=5, k=3, seed=0)
@@ -92,24 +147,18 @@ class KAN(nn.Module):
     ) -> None:
         super().__init__()
         self.width = normalize_width(width)
-        self.config = {
-            "grid": grid,
-            "k": k,
-            "seed": seed,
-            "grid_range": tuple(float(v) for v in grid_range),
-            "base": base,
-            "noise_scale": noise_scale,
-        }
-        gen = torch.Generator().manual_seed(int(seed))
+        self.config = _check_args(grid, k, seed, grid_range, base, noise_scale, dtype)
+        cfg = self.config
+        gen = torch.Generator().manual_seed(cfg["seed"])
         self.layers = nn.ModuleList(
             KANLayer(
                 sum(self.width[l]),
                 self.width[l + 1][0] + 2 * self.width[l + 1][1],
-                grid=grid,
-                k=k,
-                grid_range=grid_range,
+                grid=cfg["grid"],
+                k=cfg["k"],
+                grid_range=cfg["grid_range"],
                 base=base,
-                noise_scale=noise_scale,
+                noise_scale=cfg["noise_scale"],
                 generator=gen,
                 dtype=dtype,
                 device=device,

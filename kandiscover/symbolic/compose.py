@@ -73,7 +73,13 @@ def formula(
     ------
     NumericEdgeError
         If a live edge is still a spline; the message lists the edges.
+    ValueError
+        If ``digits`` is not a positive int or None.
     """
+    if digits is not None and (isinstance(digits, bool) or not isinstance(digits, int)):
+        raise ValueError(f"digits must be a positive int or None, got {digits!r}")
+    if digits is not None and digits < 1:
+        raise ValueError(f"digits must be a positive int or None, got {digits!r}")
     with torch.no_grad():
         return _formula(model, names, library, digits)
 

@@ -1,10 +1,17 @@
 """Safe parsing of formula strings into SymPy expressions.
 
 ``sympy.sympify`` and ``parse_expr`` both end in Python's ``eval``; a string that reaches
-them unchecked can run arbitrary code. :func:`parse_formula` first tokenizes the text with
-Python's own tokenizer and accepts only numbers, arithmetic operators, parentheses, commas
-and names that are either whitelisted SymPy functions/constants or declared variables.
-Only then is the text handed to ``parse_expr``, with a namespace that holds nothing else.
+them unchecked can run arbitrary code. :func:`parse_formula` never calls either. It
+tokenizes the text with Python's own tokenizer and accepts only numbers, arithmetic
+operators, parentheses, commas and names that are either whitelisted SymPy
+functions/constants or declared variables; then a small recursive-descent parser builds
+the expression from those tokens (sums and products in one SymPy call each).
+
+Untrusted text cannot make the parser run for long or use much memory: the text is at
+most ``MAX_LENGTH`` characters and ``MAX_TOKENS`` tokens, :mod:`._build` bounds
+nesting, literals, powers and constants before SymPy evaluates anything (see there), and
+the whole evaluation has a deadline of ``MAX_SECONDS`` (wall clock) after which the
+formula is refused.
 """
 
 from __future__ import annotations
@@ -13,13 +20,19 @@ import difflib
 import io
 import keyword
 import tokenize
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 
 import sympy
-from sympy.parsing.sympy_parser import auto_number, parse_expr
+
+from ._build import MAX_DEPTH, Parser, show
+from ._deadline import DeadlineExceeded, with_deadline
 
 __all__ = ["ALLOWED_CONSTANTS", "ALLOWED_FUNCTIONS", "parse_formula"]
+
+MAX_LENGTH = 10_000
+MAX_TOKENS = 5_000
+MAX_SECONDS = 1.0
 
 #: Functions a formula may call, by the names a formula may use (NumPy-style aliases too).
 ALLOWED_FUNCTIONS: Mapping[str, Callable[..., sympy.Expr]] = MappingProxyType(
@@ -56,13 +69,10 @@ ALLOWED_FUNCTIONS: Mapping[str, Callable[..., sympy.Expr]] = MappingProxyType(
 #: Named constants a formula may use; a declared variable of the same name takes precedence.
 ALLOWED_CONSTANTS: Mapping[str, sympy.Expr] = MappingProxyType({"pi": sympy.pi, "E": sympy.E})
 
-# Names that ``auto_number`` writes into the transformed code.
-_NUMBER_CONSTRUCTORS = {"Integer": sympy.Integer, "Float": sympy.Float, "Rational": sympy.Rational}
 _ALLOWED_OPS = frozenset({"+", "-", "*", "/", "**", "(", ")", ","})
 _SKIPPED_TOKENS = frozenset(
     {tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT}
 )
-_MAX_LENGTH = 10_000
 
 
 def _check_name(name: str, what: str) -> None:
@@ -73,13 +83,13 @@ def _check_name(name: str, what: str) -> None:
         raise ValueError(f"{what} {name!r} is not allowed: names starting with '__' are rejected")
 
 
-def _tokens(text: str) -> list[tokenize.TokenInfo]:
+def _tokens(text: str) -> Iterator[tokenize.TokenInfo]:
     """Tokenize ``text``, turning tokenizer failures into ``ValueError``."""
     try:
-        return list(tokenize.generate_tokens(io.StringIO(text).readline))
+        yield from tokenize.generate_tokens(io.StringIO(text).readline)
     except (tokenize.TokenError, SyntaxError) as err:
         raise ValueError(
-            f"cannot parse formula {text!r}: unbalanced brackets or bad syntax"
+            f"cannot parse formula {show(text)}: unbalanced brackets or bad syntax"
         ) from err
 
 
@@ -87,19 +97,22 @@ def _unknown(name: str, allowed: set[str], text: str, what: str = "name") -> Val
     close = difflib.get_close_matches(name, sorted(allowed), n=3)
     hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
     return ValueError(
-        f"unknown {what} {name!r} in formula {text!r} (allowed: declared variables, "
+        f"unknown {what} {name!r} in formula {show(text)} (allowed: declared variables, "
         f"whitelisted functions and the constants pi, E){hint}"
     )
 
 
-def _scan(text: str, allowed: set[str] | None, callables: set[str]) -> set[str]:
-    """Validate every token of ``text``; return the identifiers it uses.
+def _scan(
+    text: str, allowed: set[str] | None, callables: set[str]
+) -> tuple[set[str], list[tokenize.TokenInfo]]:
+    """Validate every token of ``text``; return the identifiers it uses and the tokens.
 
     ``allowed=None`` accepts any plain identifier (it will become a Symbol); a name
     followed by ``(`` must be one of ``callables``.
     """
     names: set[str] = set()
-    previous = ""
+    kept: list[tokenize.TokenInfo] = []
+    previous, depth = "", 0
     for tok in _tokens(text):
         kind, value = tok.type, tok.string
         if kind in _SKIPPED_TOKENS or (kind == tokenize.ERRORTOKEN and value.isspace()):
@@ -107,24 +120,35 @@ def _scan(text: str, allowed: set[str] | None, callables: set[str]) -> set[str]:
         if value == "(" and previous and previous not in callables:
             raise _unknown(previous, callables, text, what="function")
         previous = value if kind == tokenize.NAME else ""
-        if kind == tokenize.NUMBER:
-            if value[-1] in "jJ":
-                raise ValueError(f"imaginary literal {value!r} is not allowed in formula {text!r}")
-            continue
-        if kind == tokenize.NAME:
-            _check_name(value, "name")
-            if allowed is not None and value not in allowed:
-                raise _unknown(value, allowed, text)
-            names.add(value)
-            continue
-        if kind == tokenize.OP and value in _ALLOWED_OPS:
-            continue
-        if value == ".":
-            raise ValueError(f"attribute access ('.') is not allowed in formula {text!r}")
-        if value == "^":
-            raise ValueError(f"token '^' is not allowed in formula {text!r}; write powers as '**'")
-        raise ValueError(f"token {value!r} is not allowed in formula {text!r}")
-    return names
+        depth += (value == "(") - (value == ")")
+        if depth > MAX_DEPTH:
+            raise ValueError(f"formula {show(text)} nests more than {MAX_DEPTH} brackets")
+        kept.append(tok)
+        if len(kept) > MAX_TOKENS:
+            raise ValueError(f"formula {show(text)} has more than {MAX_TOKENS} tokens")
+        _check_token(tok, text, allowed, names)
+    return names, kept
+
+
+def _check_token(tok: tokenize.TokenInfo, text: str, allowed: set[str] | None, names: set[str]):
+    kind, value = tok.type, tok.string
+    if kind == tokenize.NUMBER:
+        if value[-1] in "jJ":
+            raise ValueError(f"imaginary literal {value!r} is not allowed in formula {show(text)}")
+        return
+    if kind == tokenize.NAME:
+        _check_name(value, "name")
+        if allowed is not None and value not in allowed:
+            raise _unknown(value, allowed, text)
+        names.add(value)
+        return
+    if kind == tokenize.OP and value in _ALLOWED_OPS:
+        return
+    if value == ".":
+        raise ValueError(f"attribute access ('.') is not allowed in formula {show(text)}")
+    if value == "^":
+        raise ValueError(f"token '^' is not allowed in formula {show(text)}; write powers as '**'")
+    raise ValueError(f"token {value!r} is not allowed in formula {show(text)}")
 
 
 def parse_formula(
@@ -171,8 +195,8 @@ def parse_formula(
     stripped = text.strip()
     if not stripped:
         raise ValueError("formula is empty")
-    if len(stripped) > _MAX_LENGTH:
-        raise ValueError(f"formula is too long ({len(stripped)} > {_MAX_LENGTH} characters)")
+    if len(stripped) > MAX_LENGTH:
+        raise ValueError(f"formula is too long ({len(stripped)} > {MAX_LENGTH} characters)")
     if "\n" in stripped or "\r" in stripped:
         raise ValueError(f"formula must be a single line, got {text!r}")
     namespace: dict[str, object] = {**ALLOWED_CONSTANTS, **ALLOWED_FUNCTIONS}
@@ -181,31 +205,22 @@ def parse_formula(
         namespace[name] = func
     callables = {k for k, v in namespace.items() if callable(v) and k not in ALLOWED_CONSTANTS}
     if variables is None:
-        used = _scan(stripped, None, callables)
+        used, tokens = _scan(stripped, None, callables)
         symbols = {n: sympy.Symbol(n) for n in used if n not in namespace}
     else:
         for name in variables:
             _check_name(str(name), "variable name")
         symbols = {str(n): sympy.Symbol(str(n)) for n in variables}
-        _scan(stripped, set(namespace) | set(symbols), callables - set(symbols))
-    return _evaluate(stripped, text, symbols, namespace)
-
-
-def _evaluate(
-    stripped: str, text: str, symbols: dict[str, sympy.Symbol], namespace: dict[str, object]
-) -> sympy.Expr:
-    """Run ``parse_expr`` on pre-checked text inside a closed namespace."""
-    global_dict: dict[str, object] = {"__builtins__": {}, **_NUMBER_CONSTRUCTORS}
-    global_dict.update((k, v) for k, v in namespace.items() if k not in symbols)
-    try:
-        expr = parse_expr(
-            stripped,
-            local_dict=dict(symbols),
-            global_dict=global_dict,
-            transformations=(auto_number,),
-        )
-    except (SyntaxError, TypeError, AttributeError, ValueError, ZeroDivisionError) as err:
-        raise ValueError(f"cannot parse formula {text!r}: {err}") from err
+        _, tokens = _scan(stripped, set(namespace) | set(symbols), callables - set(symbols))
+    parser = Parser(tokens, stripped, {**namespace, **symbols}, MAX_SECONDS)
+    try:  # the parser checks the clock between SymPy calls; this stops one long call
+        expr = with_deadline(parser.parse, MAX_SECONDS + 0.25)
+    except DeadlineExceeded:
+        raise ValueError(
+            f"formula {show(text)} takes more than {MAX_SECONDS} s to evaluate"
+        ) from None
     if not isinstance(expr, sympy.Expr):
-        raise ValueError(f"formula {text!r} is not a single expression (got {type(expr).__name__})")
+        raise ValueError(
+            f"formula {show(text)} is not a single expression (got {type(expr).__name__})"
+        )
     return expr
