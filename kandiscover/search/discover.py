@@ -23,6 +23,7 @@ import numpy as np
 import sympy
 
 from ..export import latex
+from ..nn.network import KAN
 from ..symbolic.library import DEFAULT_LIBRARY, Library
 from ..validation import check_choice, check_inputs, check_seed, check_time_limit
 from .dimensional import Reduction, reduce_units
@@ -32,6 +33,7 @@ from .problem import HOLDOUT_MIN_ROWS, Problem, make_split
 from .result import Constant, Network, ParetoPoint, Result
 from .strategies import (
     Context,
+    Decompose,
     Exhaustive,
     KANSearch,
     Linear,
@@ -39,6 +41,7 @@ from .strategies import (
     Separable,
     SparseTerms,
     Strategy,
+    Tree,
 )
 from .template import Template
 from .views import Chain, Log, Scale, Units, View
@@ -88,7 +91,8 @@ def default_plan(d: int, config: SearchConfig, reduction: Reduction | None = Non
     """The tasks of a search, cheapest first.
 
     The cheap tier: lines (raw and log view), the exhaustive search (one or two
-    variables), sparse sums of terms, separable products; then the KAN attempts of
+    variables), sparse sums of terms, separable products; then structure discovery
+    (splits found on a KAN surrogate, solved recursively); then the KAN attempts of
     ``config`` (log view first: monomials are common). With units, each tier searches
     the dimensionless problem first.
     """
@@ -111,8 +115,17 @@ def default_plan(d: int, config: SearchConfig, reduction: Reduction | None = Non
             out.append(Task((*prefix, Scale()), KANSearch(config, hidden)))
         return out
 
+    def splits(prefix: tuple[View, ...]) -> list[Task]:
+        return [Task((*prefix, Scale()), Decompose())]
+
     prefixes = [(Units(reduction),), ()] if reduction is not None else [()]
-    return [t for p in prefixes for t in cheap(p)] + [t for p in prefixes for t in networks(p)]
+    # splits show best in the raw inputs (a difference of coordinates becomes a ratio of
+    # them in dimensionless groups): the raw problem is split first
+    return [
+        *(t for p in prefixes for t in cheap(p)),
+        *(t for p in prefixes[::-1] for t in splits(p)),
+        *(t for p in prefixes for t in networks(p)),
+    ]
 
 
 def discover(
@@ -301,11 +314,11 @@ def _search(task: Task, chain: Chain, ctx: Context, referee: Judge) -> None:
     try:
         for proposal in task.strategy.propose(chain.problem, ctx):
             expr = chain.inverse(proposal.expr)
-            network = None
-            if proposal.model is not None:
+            origin = proposal.model  # a decomposition tree, a network, or nothing
+            if isinstance(origin, KAN):
                 names = tuple(s.name for s in chain.problem.symbols)
-                network = Network(proposal.model, proposal.inputs, names)
-            referee.submit(expr, f"{label}:{proposal.label}", network)
+                origin = Network(origin, proposal.inputs, names)
+            referee.submit(expr, f"{label}:{proposal.label}", origin)
             if ctx.expired():
                 break
     except (ValueError, RuntimeError, ArithmeticError, np.linalg.LinAlgError):
@@ -376,8 +389,9 @@ def _result(referee: Judge, selection: str, data, tried, stopped, t0) -> Result:
         complexity=a.chosen.complexity,
         pareto=points,
         seconds=time.perf_counter() - t0,
-        model=None if a.chosen.model is None else a.chosen.model.model,
-        network=a.chosen.model,
+        model=a.chosen.model.model if isinstance(a.chosen.model, Network) else None,
+        network=a.chosen.model if isinstance(a.chosen.model, Network) else None,
+        decomposition=a.chosen.model if isinstance(a.chosen.model, Tree) else None,
         names=data.names,
         view=a.chosen.source,
         attempts=tried,

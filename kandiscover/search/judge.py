@@ -165,10 +165,11 @@ def readable(expr: sympy.Expr, symbols, positive) -> sympy.Expr:
     back = {v: k for k, v in pos.items()}
     out = expr.xreplace(pos)
     if sympy.count_ops(out) <= _TIDY_MAX_OPS:
-        out = sympy.powsimp(out)
-        small = sympy.count_ops(out) <= 25
+        options = [out, sympy.powsimp(out)]
+        small = sympy.count_ops(options[-1]) <= 25
         if small and not out.atoms(sympy.Function) and not out.atoms(sympy.Float):
-            out = sympy.cancel(out)  # (cancel turns every coefficient into a float otherwise)
+            options.append(sympy.cancel(options[-1]))  # (it makes every coefficient a float)
+        out = min(options, key=complexity)  # the shortest; the first of equals
     return out.xreplace(back)
 
 

@@ -177,6 +177,9 @@ class Result:
         The rule that chose the formula among the front.
     network : Network or None
         The network the law came from, with its inputs (for :meth:`plot`).
+    decomposition : Tree or None
+        When the law came from structure discovery: which test split what, with its
+        statistic, and the parts (``print(result.decomposition)``).
     """
 
     formula: sympy.Expr
@@ -200,6 +203,7 @@ class Result:
     reduced_chi2: float | None = None
     model_selection: str = "best"
     network: Network | None = None
+    decomposition: Any = None
 
     def __post_init__(self) -> None:
         if not self.variables:

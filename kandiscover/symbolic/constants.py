@@ -117,7 +117,8 @@ def _floats(expr: sympy.Expr) -> list[sympy.Float]:
 def _rmse(expr: sympy.Expr, symbols: Sequence[sympy.Symbol], X: np.ndarray, y: np.ndarray) -> float:
     if expr.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):  # lambdify cannot print these
         return math.inf
-    fn = sympy.lambdify(list(symbols), expr, "numpy")
+    dummies = [sympy.Dummy() for _ in symbols]  # names like "exp" cannot clash
+    fn = sympy.lambdify(dummies, expr.xreplace(dict(zip(symbols, dummies))), "numpy")
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pred = np.broadcast_to(np.asarray(fn(*X.T), dtype=complex), y.shape)
@@ -167,7 +168,9 @@ def refit_constants(
         return expr
     params = [sympy.Dummy(f"k{i}") for i in range(len(floats))]
     template = expr.xreplace(dict(zip(floats, params)))
-    fn = sympy.lambdify([*symbols, *params], template, "numpy")
+    dummies = [sympy.Dummy() for _ in symbols]  # names like "exp" cannot clash
+    body = template.xreplace(dict(zip(symbols, dummies)))
+    fn = sympy.lambdify([*dummies, *params], body, "numpy")
     columns = list(X.T)
 
     def residual(theta: np.ndarray) -> np.ndarray:

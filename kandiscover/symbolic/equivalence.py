@@ -74,7 +74,8 @@ def _numeric_constancy(expr: sympy.Expr, symbols: list, rng: np.random.Generator
     """Whether ``expr`` is constant on random points; ``None`` if it cannot be evaluated."""
     if not symbols:
         return True
-    fn = sympy.lambdify(symbols, expr, "numpy")
+    dummies = [sympy.Dummy() for _ in symbols]  # names like "exp" cannot clash
+    fn = sympy.lambdify(dummies, expr.xreplace(dict(zip(symbols, dummies))), "numpy")
     # real points first; then the same points as complex numbers, so that sqrt or log of
     # a negative value continues analytically instead of giving NaN on both sides
     ranges = ((0.5, 2.0, float), (0.1, 0.9, float), (-2.0, 2.0, float), (0.5, 2.0, complex))

@@ -10,6 +10,8 @@ from __future__ import annotations
 from .base import Context as Context
 from .base import Proposal as Proposal
 from .base import Strategy as Strategy
+from .decompose import Decompose as Decompose
+from .decompose import Tree as Tree
 from .exhaustive import Exhaustive as Exhaustive
 from .kan import KANSearch as KANSearch
 from .kan import SearchConfig as SearchConfig
@@ -22,12 +24,14 @@ STRATEGIES: dict[str, type[Strategy]] = {
     "exhaustive": Exhaustive,
     "separable": Separable,
     "sparse": SparseTerms,
+    "decompose": Decompose,
     "kan": KANSearch,
 }
 
 __all__ = [
     "STRATEGIES",
     "Context",
+    "Decompose",
     "Exhaustive",
     "KANSearch",
     "Linear",
@@ -36,4 +40,5 @@ __all__ = [
     "Separable",
     "SparseTerms",
     "Strategy",
+    "Tree",
 ]

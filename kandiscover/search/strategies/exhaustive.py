@@ -187,8 +187,10 @@ def _pairs(X, y, symbols, inners, transforms: list[TargetTransform]):
         if np.all(np.isfinite(t)) and np.ptp(t) > 0:
             targets.append((tr, t))
     pairs, us, ts = [], [], []
+    dummies = [sympy.Dummy() for _ in symbols]  # a column named like a function is safe
+    rename = dict(zip(symbols, dummies))
     for inner in inners:
-        fn = sympy.lambdify(symbols, inner, "numpy")
+        fn = sympy.lambdify(dummies, inner.xreplace(rename), "numpy")
         with np.errstate(all="ignore"):
             u = np.broadcast_to(np.asarray(fn(*X.T), dtype=float), y.shape)
         if not np.all(np.isfinite(u)) or np.ptp(u) <= 1e-12 * (1 + np.abs(u).max()):

@@ -28,6 +28,7 @@ from .base import Context, Proposal, Strategy
 __all__ = ["SparseTerms", "term_library"]
 
 _MAX_TERMS_IN_LIBRARY = 4000
+_MAX_DIVIDED = 5  # the target is divided by each input only for problems this small
 
 
 def _unary(x: sympy.Symbol, column: np.ndarray) -> list[sympy.Expr]:
@@ -219,7 +220,7 @@ def _targets(problem: Problem, names: Sequence[str]):
         out.append(
             ("y^2", y**2, lambda e, s=sign: s * sympy.sqrt(e), lambda t, s=sign: s * np.sqrt(t))
         )
-    if "y/x" in names:
+    if "y/x" in names and problem.d <= _MAX_DIVIDED:
         for j, x in enumerate(problem.symbols):
             column = problem.X[:, j]
             if np.all(column != 0):
