@@ -145,15 +145,21 @@ class _ProgressLine:
     """A tqdm line on stderr: the task running, seconds used of the limit, the best law."""
 
     def __init__(self, target: str, limit: float | None, quiet: bool) -> None:
+        self.target = target
+        import shutil
+
         from tqdm.auto import tqdm
 
+        size = shutil.get_terminal_size()
         self.bar = tqdm(
+            ncols=max(size.columns, 60),  # a fresh pseudo-terminal may report 0 x 0,
+            nrows=max(size.lines, 5),  # and tqdm hides a bar below the last row
             total=round(limit, 1) if limit else None,
             disable=quiet,
             file=sys.stderr,
             desc=target,
             unit="s",
-            bar_format="{desc}: {n:.1f}/{total:.0f} s |{bar:20}| {postfix}",
+            bar_format="{n:.1f}/{total:.0f} s |{bar:12}| {desc}",
             leave=False,
         )
 
@@ -161,7 +167,7 @@ class _ProgressLine:
         total = self.bar.total or event.elapsed
         self.bar.n = min(event.elapsed, total)
         best = event.best if event.best is None or len(event.best) < 60 else event.best[:57] + "..."
-        self.bar.set_postfix_str(f"{event.task}  best: {best or '-'}")
+        self.bar.set_description_str(f"{self.target}: {event.task}  best: {best or '-'}")
 
     def close(self) -> None:
         self.bar.close()

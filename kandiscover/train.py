@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -183,6 +184,7 @@ def fit(
     seed: int = 0,
     progress: bool = False,
     time_limit: float | None = None,
+    sample_weight: Any = None,
 ) -> History:
     """Train ``model`` in place on ``(X, y)``.
 
@@ -215,6 +217,9 @@ def fit(
         Show a progress bar.
     time_limit : float, optional
         Stop after this many seconds (the current step finishes first).
+    sample_weight : array-like of shape (n,), optional
+        Weights of the rows in the mean squared error (``1 / sigma^2`` for error bars);
+        positive and finite. Not combined with a custom ``loss``.
 
     Returns
     -------
@@ -244,18 +249,40 @@ def fit(
             "sparsity > 0 needs batches of at least 2 rows (the penalty measures the spread "
             f"of each edge over the batch); got {X.shape[0]} row(s) and batch_size={batch}"
         )
-    run = _Run(model, X, y, val, optimizer or LBFGS(), loss, sparsity, entropy, seed)
+    weights = _weights(sample_weight, X, loss)
+    if weights is not None:
+        loss = None
+    run = _Run(model, X, y, val, optimizer or LBFGS(), loss, sparsity, entropy, seed, weights)
     return run.train(steps, grid_updates, patience, progress, time_limit)
+
+
+def _weights(sample_weight: Any, X: Tensor, loss: LossFn | None) -> Tensor | None:
+    """Row weights as an ``(n, 1)`` tensor of mean 1, or ``None`` (no weights)."""
+    if sample_weight is None:
+        return None
+    if loss is not None:
+        raise ValueError(
+            "sample_weight weighs the mean squared error; it cannot weigh a custom loss"
+        )
+    check_real_data(sample_weight, "sample_weight")
+    w = torch.as_tensor(np.asarray(sample_weight, dtype=float), dtype=X.dtype, device=X.device)
+    w = w.reshape(-1)
+    if w.shape[0] != X.shape[0]:
+        raise ValueError(f"sample_weight has {w.shape[0]} values but X has {X.shape[0]} rows")
+    if not bool(torch.all(torch.isfinite(w))) or bool(torch.any(w <= 0)):
+        raise ValueError("sample_weight must be positive and finite")
+    return (w / w.mean())[:, None]
 
 
 class _Run:
     """State of one call of :func:`fit`."""
 
-    def __init__(self, model, X, y, val, opt, loss, sparsity, entropy, seed) -> None:
+    def __init__(self, model, X, y, val, opt, loss, sparsity, entropy, seed, w=None) -> None:
         self.model, self.X, self.y, self.val = model, X, y, val
         self.opt_spec, self.sparsity, self.entropy = opt, sparsity, entropy
+        self.w = w
         self.loss = loss or _mse
-        self.plain_mse = loss is None
+        self.plain_mse = loss is None and w is None
         self.gen = torch.Generator().manual_seed(int(seed))
         self.history = History()
         self.optimizer = self._make_optimizer()
@@ -301,31 +328,31 @@ class _Run:
         if isinstance(getattr(self, "optimizer", None), FlatLBFGS):
             self.optimizer.release()
 
-    def objective(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def objective(self, x: Tensor, y: Tensor, w: Tensor | None = None) -> tuple:
         pred, edges = _forward(self.model, x, with_edges=self.sparsity > 0)
-        data = self.loss(pred, y)
+        data = self.loss(pred, y) if w is None else torch.mean(w * (pred - y) ** 2)
         if not edges:  # no penalty: the objective is the data loss itself
             return data, data, data.new_zeros(())
         pen = sparsity_penalty(*edges, self.entropy)
         return data + self.sparsity * pen, data, pen
 
-    def _batch(self) -> tuple[Tensor, Tensor]:
+    def _batch(self) -> tuple[Tensor, Tensor, Tensor | None]:
         bs = getattr(self.opt_spec, "batch_size", None)
         if bs is None or bs >= self.X.shape[0]:
-            return self.X, self.y
+            return self.X, self.y, self.w
         idx = torch.randperm(self.X.shape[0], generator=self.gen)[:bs].to(self.X.device)
-        return self.X[idx], self.y[idx]
+        return self.X[idx], self.y[idx], None if self.w is None else self.w[idx]
 
     def step(self) -> tuple[Tensor, Tensor, Tensor]:
         """One optimiser step; returns the losses of its last evaluation."""
-        x, y = self._batch()
+        x, y, w = self._batch()
         last: list[tuple[Tensor, Tensor, Tensor]] = []
         plan = self.plan
 
         def objective() -> Tensor:
             for p in self.params:
                 p.grad = None
-            terms = self.objective(x, y)
+            terms = self.objective(x, y, w)
             terms[0].backward()
             last[:] = [terms]
             self.history.evaluations += 1

@@ -145,15 +145,16 @@ def discover(
     plan: Sequence[Task] | None = None,
     progress: Callable[[Progress], None] | None = None,
     select_inputs: bool = True,
-) -> Result:
+) -> Result | list[Result]:
     """Find a formula for ``y`` as a function of the columns of ``X``.
 
     Parameters
     ----------
     X : array-like of shape (n, d)
         Inputs: NumPy, torch or a pandas DataFrame (whose column names become symbols).
-    y : array-like of shape (n,)
-        Target.
+    y : array-like of shape (n,) or (n, k)
+        Target; a 2-D ``y`` gives one law per column (a list of results; ``sigma`` and
+        ``target_units`` then per column, and ``time_limit`` per column).
     names : sequence of str, optional
         Input names (default: DataFrame columns, else ``x_1, ..., x_d``). Names that are
         not plain identifiers (``"mass (kg)"``) or that formulas reserve (``pi``,
@@ -198,7 +199,7 @@ def discover(
 
     Returns
     -------
-    Result
+    Result, or list of Result for a 2-D ``y``
 
     Raises
     ------
@@ -207,7 +208,31 @@ def discover(
         arguments, naming the argument.
     """
     t0 = time.perf_counter()
-    data = check_inputs(X, y, names, sigma)
+    data = check_inputs(X, y, names, sigma, multi_output=True)
+    if data.y.ndim == 2:
+        k = data.y.shape[1]
+        if target_units is not None and (isinstance(target_units, str) or len(target_units) != k):
+            raise ValueError(f"y has {k} columns: give target_units as a sequence of {k} units")
+        return [
+            discover(
+                data.X,
+                data.y[:, j],
+                data.names,
+                units,
+                time_limit,
+                seed,
+                config=config,
+                library=library,
+                target_units=None if target_units is None else target_units[j],
+                sigma=None if data.sigma is None else data.sigma[:, j],
+                model_selection=model_selection,
+                judge=judge,
+                plan=plan,
+                progress=progress,
+                select_inputs=select_inputs,
+            )
+            for j in range(k)
+        ]
     time_limit = check_time_limit(time_limit)
     seed = check_seed(seed)
     model_selection = check_choice(model_selection, "model_selection", SELECTIONS)

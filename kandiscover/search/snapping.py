@@ -9,8 +9,11 @@ fit, the Wald statistic
     W(S) = (theta_S - v)^T  Cov(theta_S)^-1  (theta_S - v)
 
 (the rise of chi-square that the snap causes, to first order, with the others refit),
-and saves description length: ``log(n) / 2`` nats per constant no longer free (BIC's
-price) and ``alpha`` nats per node the formula loses. A set of snaps is accepted when
+and saves description length: the digits a free constant needs (``log(|theta| / se)``
+nats, at least BIC's ``log(n) / 2``: noise-free data pin a constant to many digits, so an
+exact value such as ``1/sqrt(2 pi)`` pays for its nodes) and ``alpha`` nats per node the
+formula loses, less ``log q`` for a fraction ``p/q`` (a simple value has to be named
+among the others). A set of snaps is accepted when
 
     W(S) / 2  <  saved description length.
 
@@ -18,7 +21,8 @@ The covariance is the sandwich (robust) estimate of the fit, right whatever the 
 the noise row by row (relative errors are common in measured data), or the absolute
 one when error bars are given. Snaps are proposed jointly first (every constant at its
 simplest value; all exponents of one monomial together), then one at a time, most
-confident first; the remaining constants are refit once at the end.
+confident first; a snap of a joint set that does not pay for itself is then undone, and
+the remaining constants are refit once at the end.
 """
 
 from __future__ import annotations
@@ -163,10 +167,15 @@ def snap_by_test(
     def gain(fixed: dict[int, sympy.Expr]) -> float:
         """Description length saved by ``fixed`` (negative: the snap costs more)."""
         nodes = complexity(expr_for(fixed, fit.theta))
-        saved = half_log_n * len(fixed) + alpha * (base_nodes - nodes)
+        saved = sum(float_cost[i] - _denominator_cost(v) for i, v in fixed.items())
+        saved += alpha * (base_nodes - nodes)
         return saved - wald(fixed) / 2
 
     std = np.maximum(fit.stderr(kind, _ROUNDING), _PRECISION * np.abs(fit.theta))
+    # a free constant costs the digits its precision needs, at least BIC's log(n) / 2
+    with np.errstate(all="ignore"):
+        digits = np.log(np.abs(fit.theta) / std)
+    float_cost = np.where(np.isfinite(digits), np.maximum(digits, half_log_n), half_log_n)
     options = {i: _options(fit.theta[i], std[i]) for i in range(p)}
     fixed: dict[int, sympy.Expr] = {}
     best = 0.0
@@ -193,6 +202,11 @@ def snap_by_test(
         for value in options[i]:
             if i not in fixed:
                 attempt({i: value})
+    for i in list(fixed):  # a joint snap may carry one that does not pay for itself
+        fewer = {k: v for k, v in fixed.items() if k != i}
+        g = gain(fewer)
+        if g > best:
+            best, fixed = g, fewer
     if not fixed:
         return SnapResult(expr_for({}, fit.theta), fit, {})
     free = np.array([i not in fixed for i in range(p)])
@@ -203,6 +217,14 @@ def snap_by_test(
     if refit is None:  # the snapped formula is not finite on the data: keep the fit
         return SnapResult(expr_for({}, fit.theta), fit, {})
     return SnapResult(expr_for(fixed, refit.theta), refit, fixed)
+
+
+def _denominator_cost(value: sympy.Expr) -> float:
+    """``log q`` nats for a value ``p/q`` times a constant: there are about ``q`` times as
+    many fractions of denominator ``q`` to choose from as integers."""
+    coeff = value.as_coeff_Mul()[0]
+    q = coeff.q if isinstance(coeff, sympy.Rational) else 1
+    return math.log(q)
 
 
 def _distance(value: float, nice: sympy.Expr, se: float) -> float:

@@ -141,7 +141,8 @@ def _standardised(problem: Problem, cfg: SearchConfig, seed: int):
     rows = np.random.default_rng(seed).permutation(problem.n)[: cfg.max_rows]
     X, y = problem.X[rows], problem.y[rows]
     mu, sd = float(y.mean()), float(y.std()) or 1.0
-    return X, (y - mu) / sd, mu, sd
+    w = None if problem.sigma is None else problem.weights[rows] ** 2  # 1 / sigma^2
+    return X, (y - mu) / sd, mu, sd, w
 
 
 def trained_network(problem: Problem, hidden: Hidden, seed: int, cfg: SearchConfig, ctx: Context):
@@ -149,26 +150,35 @@ def trained_network(problem: Problem, hidden: Hidden, seed: int, cfg: SearchConf
 
     Returns
     -------
-    (model, X, y, mu, sd, loss)
+    (model, X, y, mu, sd, loss, w)
         The network, the (standardised) data it was trained on, the standardisation
-        ``y = mu + sd * model(X)`` and its last training loss.
+        ``y = mu + sd * model(X)``, its last training loss and the rows' weights
+        (``1 / sigma^2``, or ``None`` without error bars).
     """
     key = "kan:" + _fingerprint(problem, hidden, seed, cfg)
     if key in ctx.cache:
-        model, X, y, mu, sd, loss = ctx.cache[key]
-        return model.clone(), X, y, mu, sd, loss
-    X, y, mu, sd = _standardised(problem, cfg, seed)
+        model, X, y, mu, sd, loss, w = ctx.cache[key]
+        return model.clone(), X, y, mu, sd, loss, w
+    X, y, mu, sd, w = _standardised(problem, cfg, seed)
     width = [X.shape[1], *hidden, 1]
     model = KAN(width, grid=cfg.grid, k=cfg.k, seed=seed, dtype=torch.float64)
     if hidden:
-        fit(model, X, y, steps=cfg.steps, sparsity=cfg.sparsity, time_limit=ctx.left())
+        fit(
+            model,
+            X,
+            y,
+            steps=cfg.steps,
+            sparsity=cfg.sparsity,
+            time_limit=ctx.left(),
+            sample_weight=w,
+        )
     model = prune(model, X)
-    history = _refit(model, X, y, cfg, ctx)
+    history = _refit(model, X, y, cfg, ctx, w)
     loss = history.train_loss[-1] if history.train_loss else math.inf
     if hidden:
-        model, loss = _shrink(model, X, y, loss, cfg, ctx)
-    ctx.cache[key] = (model.clone(), X, y, mu, sd, loss)
-    return model, X, y, mu, sd, loss
+        model, loss = _shrink(model, X, y, loss, cfg, ctx, w)
+    ctx.cache[key] = (model.clone(), X, y, mu, sd, loss, w)
+    return model, X, y, mu, sd, loss, w
 
 
 def _fingerprint(problem: Problem, hidden: Hidden, seed: int, cfg: SearchConfig) -> str:
@@ -179,12 +189,12 @@ def _fingerprint(problem: Problem, hidden: Hidden, seed: int, cfg: SearchConfig)
 
 
 def _attempt(problem: Problem, hidden: Hidden, seed: int, cfg: SearchConfig, ctx: Context):
-    model, X, y, mu, sd, loss = trained_network(problem, hidden, seed, cfg, ctx)
+    model, X, y, mu, sd, loss, w = trained_network(problem, hidden, seed, cfg, ctx)
     # an edge cannot be matched more closely than the network matches the data: below
     # that error (noise, spline wiggles) the simplest primitive should win
     floor = min(max(3 * loss, SPLINE_FLOOR), 1e-2) if math.isfinite(loss) else 1e-2
     choices = snap(model, X, ctx.library, top=cfg.top, floor=floor)
-    fit(model, X, y, steps=cfg.steps, grid_updates=None, time_limit=ctx.left())
+    fit(model, X, y, steps=cfg.steps, grid_updates=None, time_limit=ctx.left(), sample_weight=w)
     names = [s.name for s in problem.symbols]
     label = _label(hidden)
     inputs = X[:_DRAWN_ROWS]
@@ -194,7 +204,15 @@ def _attempt(problem: Problem, hidden: Hidden, seed: int, cfg: SearchConfig, ctx
             return
         trial = model.clone()
         apply_candidate(trial, choice.layer, choice.out, choice.inp, cand, ctx.library)
-        fit(trial, X, y, steps=cfg.steps // 2, grid_updates=None, time_limit=ctx.left())
+        fit(
+            trial,
+            X,
+            y,
+            steps=cfg.steps // 2,
+            grid_updates=None,
+            time_limit=ctx.left(),
+            sample_weight=w,
+        )
         yield Proposal(_compose(trial, names, mu, sd, ctx.library, problem), label, trial, inputs)
 
 
@@ -204,12 +222,20 @@ def _compose(model: KAN, names, mu: float, sd: float, library: Library, problem:
     return expr.xreplace({sympy.Symbol(n): by_name[n] for n in names})
 
 
-def _refit(model: KAN, X: np.ndarray, y: np.ndarray, cfg: SearchConfig, ctx: Context):
+def _refit(model: KAN, X: np.ndarray, y: np.ndarray, cfg: SearchConfig, ctx: Context, w=None):
     schedule = GridSchedule(every=10, until=cfg.steps)
-    return fit(model, X, y, steps=cfg.steps, grid_updates=schedule, time_limit=ctx.left())
+    return fit(
+        model,
+        X,
+        y,
+        steps=cfg.steps,
+        grid_updates=schedule,
+        time_limit=ctx.left(),
+        sample_weight=w,
+    )
 
 
-def _shrink(model: KAN, X, y, loss: float, cfg: SearchConfig, ctx: Context):
+def _shrink(model: KAN, X, y, loss: float, cfg: SearchConfig, ctx: Context, w=None):
     """Remove the weakest hidden node while the refit loss stays within a factor of 3.
 
     Sparsity rarely leaves exactly the nodes a law needs; removing one node at a time and
@@ -226,7 +252,7 @@ def _shrink(model: KAN, X, y, loss: float, cfg: SearchConfig, ctx: Context):
         smaller = prune(model, X, node_threshold=min(threshold, 0.99), prune_inputs=False)
         if sum(sum(w) for w in smaller.width) >= sum(sum(w) for w in model.width):
             break
-        h = _refit(smaller, X, y, cfg, ctx)
+        h = _refit(smaller, X, y, cfg, ctx, w)
         if not h.train_loss or h.train_loss[-1] > 3 * loss + 1e-12:
             break
         model, loss = smaller, h.train_loss[-1]

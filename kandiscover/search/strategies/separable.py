@@ -51,7 +51,7 @@ class Separable(Strategy):
         bound = Log().bind(problem)
         if bound is None:
             return
-        model, X, _, mu, sd, _ = trained_network(bound.problem, (), ctx.seed, self.config, ctx)
+        model, X, _, mu, sd, _, _ = trained_network(bound.problem, (), ctx.seed, self.config, ctx)
         sign = 1.0 if problem.y[0] > 0 else -1.0
         for expr in product_formulas(
             model, problem.positive, sign, mu, sd, problem.symbols, X, ctx.library

@@ -1,0 +1,170 @@
+"""Structure discovery: the tests on a surrogate, and splitting and recombining a law."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import sympy
+
+from kandiscover.search.problem import Problem
+from kandiscover.search.strategies.base import Context
+from kandiscover.search.strategies.decompose import (
+    Decompose,
+    Tree,
+    _recombine,
+    _remainder,
+)
+from kandiscover.search.structure import (
+    SplitTest,
+    pair_symmetries,
+    separability,
+    train_surrogate,
+)
+
+
+class Exact:
+    """A perfect surrogate of a known function (the tests' decisions, without training)."""
+
+    def __init__(self, fn, error=1e-6, scale=1.0):
+        self.fn, self.error, self.scale = fn, error, scale
+
+    def __call__(self, X):
+        return self.fn(X)
+
+    @property
+    def relative_error(self):
+        return max(self.error / self.scale, 1e-4)
+
+
+def _data(d, n=400, seed=0, low=1.0, high=3.0):
+    return np.random.default_rng(seed).uniform(low, high, size=(n, d))
+
+
+def _first(tests, kind, groups=None, output="y"):
+    for t in tests:
+        if t.kind == kind and t.output == output and (groups is None or t.groups == groups):
+            return t
+    raise AssertionError(f"no {kind} test of {output} for {groups}")
+
+
+# --- additive and multiplicative separability --------------------------------------------
+
+
+def test_an_additive_law_separates_and_a_coupled_one_does_not():
+    X = _data(3)
+    sep = separability(Exact(lambda X: X[:, 0] ** 2 + np.sin(X[:, 1]) * X[:, 2]), X)
+    assert _first(sep, "additive", ((0,), (1, 2))).passed
+    assert not _first(sep, "additive", ((1,), (0, 2))).passed
+    coupled = separability(Exact(lambda X: np.sin(X[:, 0] * X[:, 1]) + X[:, 2]), X)
+    assert not _first(coupled, "additive", ((0,), (1, 2))).passed
+
+
+def test_a_transform_of_the_target_can_make_a_law_separable():
+    X = _data(2)
+    distance = Exact(lambda X: np.sqrt(X[:, 0] ** 2 + X[:, 1] ** 3))
+    tests = separability(distance, X, outputs=("y", "y^2"))
+    assert _first(tests, "additive", ((0,), (1,)), "y^2").passed
+    assert not _first(tests, "additive", ((0,), (1,)), "y").passed
+
+
+def test_a_product_separates_in_the_log_view():
+    X = _data(3)
+    log_law = Exact(lambda X: np.log(X[:, 0] * np.exp(-X[:, 1]) / X[:, 2] ** 2))
+    tests = separability(log_law, X, kind="multiplicative")
+    assert all(t.kind == "multiplicative" for t in tests)
+    assert _first(tests, "multiplicative", ((0,), (1, 2))).passed
+
+
+def test_separability_holds_on_a_surrogate_trained_on_noisy_data():
+    X = _data(3, n=600, seed=1)
+    rng = np.random.default_rng(2)
+    y = X[:, 0] ** 2 + np.cos(X[:, 1]) + X[:, 1] * X[:, 2]
+    y = y + 0.01 * np.std(y) * rng.standard_normal(len(y))
+    surrogate = train_surrogate(X, y, seed=0, time_limit=10)
+    tests = separability(surrogate, X)
+    assert _first(tests, "additive", ((0,), (1, 2))).passed
+    assert not _first(tests, "additive", ((1,), (0, 2))).passed
+
+
+# --- symmetries in pairs -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "law"),
+    [
+        ("difference", lambda X: np.exp(-((X[:, 0] - X[:, 1]) ** 2)) * X[:, 2]),
+        ("sum", lambda X: np.sin(X[:, 0] + X[:, 1]) + X[:, 2]),
+        ("product", lambda X: np.log(X[:, 0] * X[:, 1]) * X[:, 2]),
+        ("ratio", lambda X: np.sqrt(X[:, 0] / X[:, 1]) + X[:, 2] ** 2),
+    ],
+)
+def test_each_pair_symmetry_is_found_and_not_confused(kind, law):
+    X = _data(3)
+    tests = pair_symmetries(Exact(law), X)
+    assert _first(tests, kind, ((0, 1),)).statistic < 1e-6
+    others = [t for t in tests if t.kind == kind and t.groups != ((0, 1),)]
+    assert others and all(t.statistic > 0.1 for t in others)
+
+
+def test_a_symmetry_is_found_on_a_surrogate_of_noisy_data():
+    X = _data(3, n=600, seed=3)
+    rng = np.random.default_rng(4)
+    y = np.sqrt((X[:, 0] - X[:, 1]) ** 2 + 1.0) * X[:, 2]
+    y = y + 0.01 * np.std(y) * rng.standard_normal(len(y))
+    surrogate = train_surrogate(X, y, seed=0, time_limit=10)
+    tests = pair_symmetries(surrogate, X)
+    best = min((t for t in tests if t.kind == "difference"), key=lambda t: t.statistic)
+    assert best.groups == ((0, 1),)
+
+
+# --- recombination -----------------------------------------------------------------------
+
+
+def test_the_second_part_comes_from_the_data_once_the_first_is_taken_out():
+    X = _data(3)
+    a, b, c = sympy.symbols("a b c")
+    y = 2 * X[:, 0] * np.exp(-X[:, 1]) * X[:, 2]
+    problem = Problem(X, y, (a, b, c))
+    test = SplitTest("multiplicative", ((0,), (1, 2)), 0.0, 1.0)
+    rest = _remainder(problem, (0,), (1, 2), test, 3 * a)
+    np.testing.assert_allclose(rest.y, 2 / 3 * np.exp(-X[:, 1]) * X[:, 2])
+    assert rest.symbols == (b, c)
+    whole = _recombine(test, 3 * a, sympy.Rational(2, 3) * sympy.exp(-b) * c, 1.0)
+    assert sympy.simplify(whole - 2 * a * sympy.exp(-b) * c) == 0
+    additive = SplitTest("additive", ((0,), (1,)), 0.0, 1.0, output="y^2")
+    assert _recombine(additive, a**2, b**2, 1.0) == sympy.sqrt(a**2 + b**2)
+    inverse = SplitTest("additive", ((0,), (1,)), 0.0, 1.0, output="1/y")
+    assert _recombine(inverse, 1 / a, b, 1.0) == 1 / (1 / a + b)
+
+
+def test_a_tree_prints_the_splits_with_their_statistics():
+    test = SplitTest("difference", ((0, 1),), 0.01, 0.2)
+    tree = Tree(("x1", "x2"), sympy.Symbol("x1") - sympy.Symbol("x2"), (test,))
+    text = str(tree)
+    assert "difference [x1,x2]: 0.01 (threshold 0.2, passed)" in text
+
+
+@pytest.mark.slow
+def test_decompose_recovers_a_distance_law_by_two_differences():
+    rng = np.random.default_rng(5)
+    X = rng.uniform(1, 5, size=(600, 4))
+    y = np.sqrt((X[:, 0] - X[:, 1]) ** 2 + (X[:, 2] - X[:, 3]) ** 2)
+    symbols = sympy.symbols("x1 x2 y1 y2")
+    ctx = Context(deadline=time.perf_counter() + 30)
+    found = []
+    for proposal in Decompose().propose(Problem(X, y, symbols), ctx):
+        residual = float(
+            np.max(np.abs(sympy.lambdify(symbols, proposal.expr)(*X.T) - y)) / np.std(y)
+        )
+        found.append((residual, proposal))
+    assert found
+    residual, best = min(found, key=lambda t: t[0])
+    assert residual < 1e-2, best.expr
+    assert isinstance(best.model, Tree) and best.model.tests[0].kind == "difference"
+
+
+def test_decompose_refuses_bad_options():
+    with pytest.raises(ValueError, match="max_depth"):
+        Decompose(max_depth=0)
