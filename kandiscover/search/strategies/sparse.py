@@ -23,12 +23,14 @@ import numpy as np
 import sympy
 
 from ..problem import Problem
+from ..template import complexity
 from .base import Context, Proposal, Strategy
 
 __all__ = ["SparseTerms", "term_library"]
 
 _MAX_TERMS_IN_LIBRARY = 4000
 _MAX_DIVIDED = 5  # the target is divided by each input only for problems this small
+_DENOMINATORS = 80  # terms a rational model's denominator may be made of
 
 
 def _unary(x: sympy.Symbol, column: np.ndarray) -> list[sympy.Expr]:
@@ -40,7 +42,7 @@ def _unary(x: sympy.Symbol, column: np.ndarray) -> list[sympy.Expr]:
         out += [1 / x, x**-2]
     if positive:
         out += [sympy.sqrt(x), 1 / sympy.sqrt(x), sympy.log(x)]
-    out += [sympy.sin(x), sympy.cos(x), sympy.exp(-x)]
+    out += [sympy.sin(x), sympy.cos(x), sympy.sin(x) ** 2, sympy.exp(-x)]  # (cos^2 = 1 - sin^2)
     return out
 
 
@@ -126,10 +128,10 @@ class SparseTerms(Strategy):
     ----------
     max_terms : int
         Largest number of terms in one model.
-    transforms : sequence of {"y", "1/y", "y^2", "y/x"}
+    transforms : sequence of {"y", "1/y", "y^2", "y/x", "rational"}
         Transforms of the target fitted (``1/y`` needs ``y != 0``, ``y^2`` a target of
         one sign; ``"y/x"`` divides by each input in turn, so ``m (u^2 + v^2) / 2`` is a
-        sum of two terms).
+        sum of two terms; ``"rational"`` fits ratios of two sparse sums).
     max_rows : int
         Rows used for the fits (a random subset of larger data; the judge refits).
     keep : int
@@ -144,7 +146,7 @@ class SparseTerms(Strategy):
     def __init__(
         self,
         max_terms: int = 4,
-        transforms: Sequence[str] = ("y", "1/y", "y^2", "y/x"),
+        transforms: Sequence[str] = ("y", "1/y", "y^2", "y/x", "rational"),
         max_rows: int = 400,
         keep: int = 12,
     ) -> None:
@@ -152,11 +154,11 @@ class SparseTerms(Strategy):
             raise ValueError(
                 f"SparseTerms(max_terms=...) must be a positive int, got {max_terms!r}"
             )
-        unknown = set(transforms) - {"y", "1/y", "y^2", "y/x"}
+        unknown = set(transforms) - {"y", "1/y", "y^2", "y/x", "rational"}
         if unknown:
             raise ValueError(
-                "SparseTerms(transforms=...) accepts 'y', '1/y', 'y^2', 'y/x'; got "
-                f"{sorted(unknown)}"
+                "SparseTerms(transforms=...) accepts 'y', '1/y', 'y^2', 'y/x', 'rational'; "
+                f"got {sorted(unknown)}"
             )
         self.max_terms, self.transforms = max_terms, tuple(transforms)
         self.max_rows, self.keep = max_rows, keep
@@ -185,14 +187,55 @@ class SparseTerms(Strategy):
                         pred = undo(coef[0] + values[:, list(chosen)] @ coef[1:])
                     error = float(np.sqrt(np.mean((w * (pred - problem.y)) ** 2)))
                     if math.isfinite(error):
-                        models.append((error, len(chosen), terms, chosen, coef, back, name))
-        for _, _, terms, chosen, coef, back, name in _ranked(models, problem.n, self.keep):
+                        body = _sum(coef, terms, chosen)
+                        models.append((error, len(chosen), back(body), name))
+        if "rational" in self.transforms and not ctx.expired():
+            models += _rational_models(problem, libraries[-1], self.max_terms)
+        for _, _, expr, name in _ranked(models, problem.n, self.keep):
             if ctx.expired():
                 return
-            body = sympy.Float(float(coef[0])) + sum(
-                sympy.Float(float(c)) * terms[i] for c, i in zip(coef[1:], chosen)
-            )
-            yield Proposal(back(body), f"{self.name}:{name}")
+            yield Proposal(expr, f"{self.name}:{name}")
+
+
+def _sum(coef: np.ndarray, terms: Sequence[sympy.Expr], chosen) -> sympy.Expr:
+    return sympy.Float(float(coef[0])) + sum(
+        sympy.Float(float(c)) * terms[i] for c, i in zip(coef[1:], chosen)
+    )
+
+
+def _rational_models(problem: Problem, library, max_terms: int) -> list:
+    """Ratios ``(c_0 + sum a_i p_i) / (1 + b q)`` of a sparse sum and a one-term denominator.
+
+    ``y (1 + b q) = c_0 + sum a_i p_i`` is linear in the coefficients (as SINDy-PI uses
+    for rational laws, such as the relativistic addition of velocities
+    ``(u + v) / (1 + u v)``): for each candidate ``q`` the column ``-y q`` is forced into
+    the model and the numerator's terms are found by the beam search. (Letting the
+    search pick denominator terms freely finds degenerate fits ``y (1 + ...) ~ 0``.)
+    """
+    terms, values = library
+    if not terms or problem.d > 3:
+        return []
+    den_terms, den_values = term_library(problem, max_order=2 if problem.d <= 2 else 1)
+    varies = np.std(den_values, axis=0) > 0.1 * np.abs(den_values.mean(axis=0))
+    y, w = problem.y, problem.weights
+    out = []
+    candidates = [(t, q) for t, q, v in zip(den_terms, den_values.T, varies) if v]
+    candidates.sort(key=lambda pair: complexity(pair[0]))  # the simplest denominators
+    for q_term, q in candidates[:_DENOMINATORS]:
+        forced = -y * q
+        for chosen, coef in _sparse_models(values, y, w, max_terms - 1, problem.n, forced):
+            b, numerator_coef = coef[-1], coef[:-1]
+            with np.errstate(all="ignore"):
+                numerator = numerator_coef[0] + values[:, list(chosen)] @ numerator_coef[1:]
+                denominator = 1 + b * q
+                pred = numerator / denominator
+            if float(np.min(np.abs(denominator))) < 0.05 * float(np.max(np.abs(denominator))):
+                continue  # a pole inside the data
+            error = float(np.sqrt(np.mean((w * (pred - y)) ** 2)))
+            if math.isfinite(error):
+                expr = _sum(numerator_coef, terms, chosen) / (1 + sympy.Float(float(b)) * q_term)
+                out.append((error, len(chosen) + 1, expr, "rational"))
+    return out
 
 
 def _ranked(models: list, n: int, keep: int) -> list:
@@ -228,25 +271,36 @@ def _targets(problem: Problem, names: Sequence[str]):
     return out
 
 
-def _sparse_models(values: np.ndarray, t: np.ndarray, w: np.ndarray, max_terms: int, n: int):
-    """The best models of each size, by a beam search over subsets of terms."""
-    if len(t) < 4 or not np.all(np.isfinite(t)):
+def _sparse_models(
+    values: np.ndarray,
+    t: np.ndarray,
+    w: np.ndarray,
+    max_terms: int,
+    n: int,
+    forced: np.ndarray | None = None,
+):
+    """The best models of each size, by a beam search over subsets of terms.
+
+    ``forced`` is a column every model contains (its coefficient comes last).
+    """
+    if len(t) < 4 or not np.all(np.isfinite(t)) or max_terms < 1:
         return []
     sw = w / np.sqrt(np.mean(w**2))
     A = values * sw[:, None]
     b = t * sw
-    # the intercept is free: project it out of every column and of the target
-    one = sw / np.linalg.norm(sw)
-    Z = A - np.outer(one, one @ A)
+    # the intercept (and the forced column) are free: project them out of every column
+    basis = [sw] if forced is None else [sw, forced * sw]
+    Q, _ = np.linalg.qr(np.column_stack(basis))
+    Z = A - Q @ (Q.T @ A)
     norms = np.linalg.norm(Z, axis=0)
     usable = norms > 1e-12 * (np.abs(A).max(axis=0) * math.sqrt(len(t)) + 1e-300)
     Z = np.where(usable, Z / np.where(usable, norms, 1.0), 0.0)
-    bc = b - one * (one @ b)
+    bc = b - Q @ (Q.T @ b)
     limit = min(max_terms, max(1, n // 3 - 1))
     out = []
     for size, subsets in enumerate(_beam(Z, bc, limit), start=1):
         for subset in subsets[: 3 if size <= 2 else 2]:
-            out.append((subset, _coefficients(values, t, w, subset)))
+            out.append((subset, _coefficients(values, t, w, subset, forced)))
     return out
 
 
@@ -259,8 +313,10 @@ def _beam(Z: np.ndarray, b: np.ndarray, limit: int, width: int = 12) -> list[lis
     """
     beam: list[tuple[float, tuple[int, ...]]] = [(float(b @ b), ())]
     levels = []
-    for _ in range(limit):
+    for level in range(limit):
         options: dict[tuple[int, ...], float] = {}
+        if level == 1:  # every pair of the most promising terms, as best-subset would
+            options.update(_pairs(Z, b, float(b @ b)))
         for rss, subset in beam:
             if subset:
                 Q, _ = np.linalg.qr(Z[:, list(subset)])
@@ -282,8 +338,34 @@ def _beam(Z: np.ndarray, b: np.ndarray, limit: int, width: int = 12) -> list[lis
     return levels
 
 
-def _coefficients(values, t, w, subset) -> np.ndarray:
-    """Intercept and coefficients of ``t ~ c0 + sum c_i values[:, i]`` (weighted)."""
-    M = np.column_stack([np.ones(len(t)), values[:, list(subset)]])
+def _pairs(Z: np.ndarray, b: np.ndarray, total: float, top: int = 300, keep: int = 64):
+    """The best pairs among the ``top`` single terms (all of them in a small library).
+
+    For unit columns ``z_i, z_j`` with ``r = Z^T b`` and ``g = z_i^T z_j``, the pair
+    removes ``(r_i^2 + r_j^2 - 2 r_i r_j g) / (1 - g^2)``: two terms that each explain
+    little can together explain everything (``(u + v) / (1 + u v)``).
+    """
+    r = Z.T @ b
+    best = np.argsort(-np.abs(r))[:top]
+    G = Z[:, best].T @ Z[:, best]
+    ri = r[best]
+    with np.errstate(all="ignore"):
+        drop = (ri[:, None] ** 2 + ri[None, :] ** 2 - 2 * np.outer(ri, ri) * G) / (1 - G**2)
+    drop = np.where((np.abs(G) < 1 - 1e-9) & np.isfinite(drop), drop, -np.inf)
+    drop = np.triu(drop, k=1) + np.tril(np.full_like(drop, -np.inf))
+    flat = np.argsort(-drop, axis=None)[:keep]
+    out = {}
+    for a, c in zip(*np.unravel_index(flat, drop.shape)):
+        if np.isfinite(drop[a, c]):
+            out[tuple(sorted((int(best[a]), int(best[c]))))] = total - float(drop[a, c])
+    return out
+
+
+def _coefficients(values, t, w, subset, forced=None) -> np.ndarray:
+    """Intercept and coefficients of ``t ~ c0 + sum c_i values[:, i] (+ b forced)``."""
+    columns = [np.ones(len(t)), *values[:, list(subset)].T]
+    if forced is not None:
+        columns.append(forced)
+    M = np.column_stack(columns)
     coef, *_ = np.linalg.lstsq(M * w[:, None], t * w, rcond=None)
     return coef
