@@ -238,6 +238,7 @@ def discover(
     model_selection = check_choice(model_selection, "model_selection", SELECTIONS)
     config = _check_config(config)
     symbols = tuple(sympy.Symbol(v) for v in data.variables)
+    data, extreme = _tame(data, symbols)
     root = Problem(data.X, data.y, symbols, data.sigma)
     split = make_split(root.n, seed)
     end = math.inf if time_limit is None else t0 + time_limit * (1 - _RESERVE)
@@ -260,9 +261,58 @@ def discover(
     referee = _rejudged(referee, model_selection, judge, t0, time_limit)
     result = _result(referee, model_selection, data, tried, stopped, t0)
     result.dropped = tuple(data.names[j] for j in dropped)
+    if extreme is not None:
+        result = _untamed(result, extreme)
     if progress is not None:
         progress(Progress("done", time.perf_counter() - t0, time_limit, str(result.formula)))
     return result
+
+
+_EXTREME = 100  # decades: beyond 1e+-100 a value's square leaves float64's range
+
+
+def _tame(data, symbols):
+    """Columns and target beyond ``1e+-100`` divided by an exact power of ten.
+
+    Every search step, the judge included, evaluates formulas in float64; a square of
+    1e300 would overflow. The formula found for the tamed data is mapped back exactly
+    (:func:`_untamed`). Returns the data and the powers (``None`` when nothing is extreme).
+    """
+    from .views import _power_of_ten
+
+    px = [
+        _power_of_ten(data.X[:, j], 10.0**-_EXTREME, 10.0**_EXTREME) for j in range(data.X.shape[1])
+    ]
+    py = _power_of_ten(data.y, 10.0**-_EXTREME, 10.0**_EXTREME)
+    if not any(px) and not py:
+        return data, None
+    X = data.X / np.array([10.0**p for p in px])
+    y = data.y / 10.0**py
+    sigma = None if data.sigma is None else data.sigma / 10.0**py
+    ten = sympy.Float(10)  # prints 3.0e-600*m**2, not a 600-digit integer
+    subs = {s: s / ten**p for s, p in zip(symbols, px) if p}
+    return dataclasses.replace(data, X=X, y=y, sigma=sigma), (subs, ten**py, 10.0**py)
+
+
+def _untamed(result: Result, extreme) -> Result:
+    """A result found on tamed data, in the original units (constants without errors)."""
+    subs, factor, number = extreme
+
+    def back(expr: sympy.Expr) -> sympy.Expr:
+        return factor * expr.xreplace(subs)
+
+    formula = back(result.formula)
+    points = [
+        dataclasses.replace(p, formula=back(p.formula), rmse=p.rmse * number) for p in result.pareto
+    ]
+    return dataclasses.replace(
+        result,
+        formula=formula,
+        latex=latex(formula),
+        rmse_test=result.rmse_test * number,
+        pareto=points,
+        constants=(),
+    )
 
 
 def _warn_if_small(problem: Problem) -> None:

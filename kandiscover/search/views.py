@@ -92,8 +92,10 @@ class Raw(View):
 
 def _power_of_ten(values: np.ndarray, low: float, high: float) -> int:
     """The power of ten that brings the root mean square of ``values`` into [low, high]."""
-    rms = float(np.sqrt(np.mean(np.square(values / max(np.abs(values).max(), 1e-300)))))
-    rms *= float(np.abs(values).max())
+    top = float(np.abs(values).max())
+    if top == 0 or not math.isfinite(top):
+        return 0
+    rms = float(np.sqrt(np.mean(np.square(values / top)))) * top  # no overflow on the way
     if rms == 0 or low <= rms <= high:
         return 0
     return round(math.log10(rms))
