@@ -12,8 +12,9 @@ fit, the Wald statistic
 and saves description length: the digits a free constant needs (``log(|theta| / se)``
 nats, at least BIC's ``log(n) / 2``: noise-free data pin a constant to many digits, so an
 exact value such as ``1/sqrt(2 pi)`` pays for its nodes) and ``alpha`` nats per node the
-formula loses, less ``log q`` for a fraction ``p/q`` (a simple value has to be named
-among the others). A set of snaps is accepted when
+formula loses, less ``log |p| + log q`` for a fraction ``p/q`` (a simple value has to be
+named among the others: ``1`` is free, ``19/6`` or ``3578000`` are not). A set of snaps is
+accepted when
 
     W(S) / 2  <  saved description length.
 
@@ -167,7 +168,7 @@ def snap_by_test(
     def gain(fixed: dict[int, sympy.Expr]) -> float:
         """Description length saved by ``fixed`` (negative: the snap costs more)."""
         nodes = complexity(expr_for(fixed, fit.theta))
-        saved = sum(float_cost[i] - _denominator_cost(v) for i, v in fixed.items())
+        saved = sum(float_cost[i] - _value_cost(v) for i, v in fixed.items())
         saved += alpha * (base_nodes - nodes)
         return saved - wald(fixed) / 2
 
@@ -219,12 +220,13 @@ def snap_by_test(
     return SnapResult(expr_for(fixed, refit.theta), refit, fixed)
 
 
-def _denominator_cost(value: sympy.Expr) -> float:
-    """``log q`` nats for a value ``p/q`` times a constant: there are about ``q`` times as
-    many fractions of denominator ``q`` to choose from as integers."""
+def _value_cost(value: sympy.Expr) -> float:
+    """``log |p| + log q`` nats to name a value ``p/q`` (times a constant such as ``pi``):
+    the digits of its numerator and denominator (``1`` is free, ``3578000`` is not)."""
     coeff = value.as_coeff_Mul()[0]
-    q = coeff.q if isinstance(coeff, sympy.Rational) else 1
-    return math.log(q)
+    if not isinstance(coeff, sympy.Rational) or coeff == 0:
+        return 0.0
+    return math.log(abs(coeff.p)) + math.log(coeff.q)
 
 
 def _distance(value: float, nice: sympy.Expr, se: float) -> float:

@@ -77,7 +77,12 @@ def test_every_numpy_math_and_sympy_name_can_be_a_column():
     import math as math_module
 
     names = sorted(
-        {n for module in (np, math_module, sympy, builtins) for n in dir(module) if n.isidentifier()}
+        {
+            n
+            for module in (np, math_module, sympy, builtins)
+            for n in dir(module)
+            if n.isidentifier()
+        }
         | set(keyword.kwlist)
     )
     rng = np.random.default_rng(1)
