@@ -28,7 +28,14 @@ from .nn.network import KAN
 from .prune import attribution
 from .symbolic.snap import edge_samples
 
-__all__ = ["plot_fit", "plot_network", "plot_pareto", "plot_result", "to_networkx"]
+__all__ = [
+    "plot_decomposition",
+    "plot_fit",
+    "plot_network",
+    "plot_pareto",
+    "plot_result",
+    "to_networkx",
+]
 
 _SPLINE_COLOR = "black"
 _SYMBOLIC_COLOR = "tab:red"
@@ -395,3 +402,73 @@ def _residuals(ax: Axes, y: np.ndarray, pred: np.ndarray, errors: np.ndarray | N
         ax.set_ylabel("measured - law (error bars)")
     ax.axhline(0.0, color="0.5", linewidth=1)
     ax.set_xlabel("law")
+
+
+# -------------------------------------------------------------- decomposition
+def plot_decomposition(tree: Any, ax: Axes | None = None) -> Figure:
+    """Draw a decomposition tree: each node's formula, each split's test and statistic.
+
+    Parameters
+    ----------
+    tree : Tree or Result
+        ``Result.decomposition`` (or the result itself).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If the result came from no decomposition.
+    """
+    tree = getattr(tree, "decomposition", tree)
+    if tree is None or not hasattr(tree, "children"):
+        raise ValueError("nothing to draw: the law did not come from a decomposition")
+    leaves: list[Any] = []
+    depth = _tree_depth(tree)
+    positions: dict[int, tuple[float, float]] = {}
+
+    def place(node: Any, level: int) -> float:
+        if not node.children:
+            x = float(len(leaves))
+            leaves.append(node)
+        else:
+            xs = [place(child, level + 1) for child in node.children]
+            x = sum(xs) / len(xs)
+        positions[id(node)] = (x, -level)
+        return x
+
+    place(tree, 0)
+    width = max(len(leaves), 1)
+    fig, ax = _new_axes(ax, (max(6.0, 3.2 * width), 1.6 * (depth + 1) + 0.6))
+    ax.set_axis_off()
+    ax.set_xlim(-0.8, width - 0.2)
+    ax.set_ylim(-depth - 0.6, 0.6)
+    _draw_tree(ax, tree, positions)
+    return fig
+
+
+def _test_label(test: Any, names: Sequence[str]) -> str:
+    groups = " | ".join(",".join(names[i] for i in g) for g in test.groups)
+    where = "" if test.output == "y" else f" of {test.output}"
+    return f"{test.kind}{where} [{groups}]: {test.statistic:.2g}"
+
+
+def _tree_depth(node: Any) -> int:
+    return 1 + max((_tree_depth(c) for c in node.children), default=-1)
+
+
+def _draw_tree(ax: Axes, node: Any, positions: dict) -> None:
+    x, y = positions[id(node)]
+    ax.text(x, y, _short(node.formula, 40), ha="center", va="center", fontsize=8,
+            bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.5"})  # fmt: skip
+    if node.tests:
+        label = "\n".join(_test_label(t, node.names) for t in node.tests)
+        ax.text(x, y - 0.32, label, ha="center", va="top", fontsize=7, color="tab:red")
+    for child in node.children:
+        cx, cy = positions[id(child)]
+        ax.annotate("", xy=(cx, cy + 0.18), xytext=(x, y - 0.18),
+                    arrowprops={"arrowstyle": "->", "color": "0.5"})  # fmt: skip
+        _draw_tree(ax, child, positions)

@@ -138,3 +138,20 @@ def test_plot_fit(tmp_path):
         plot.plot_fit(object(), X, y)
     with pytest.raises(ValueError, match="values"):
         plot.plot_fit(_result(), X.numpy(), np.zeros(3))
+
+
+def test_a_decomposition_tree_is_drawn_with_its_tests(tmp_path):
+    from kandiscover.search.strategies.decompose import Tree
+    from kandiscover.search.structure import SplitTest
+
+    x1, x2, u = sympy.symbols("x1 x2 u1")
+    test = SplitTest("difference", ((0, 1),), 0.05, 0.5)
+    tree = Tree(("x1", "x2"), sympy.sqrt((x1 - x2) ** 2 + 1), (test,), (Tree(("u1",), u),))
+    fig = plot.plot_decomposition(tree)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "difference [x1,x2]: 0.05" in texts
+    path = tmp_path / "tree.png"
+    fig.savefig(path)
+    assert path.stat().st_size > 0
+    with pytest.raises(ValueError, match="did not come from a decomposition"):
+        plot.plot_decomposition(None)

@@ -30,6 +30,7 @@ from ..structure import SplitTest, Surrogate, pair_symmetries, separability, tra
 from ..views import Chain, Log, Scale
 from .base import Context, Proposal, Strategy
 from .exhaustive import Exhaustive
+from .kan import SearchConfig, _attempt
 from .linear import Linear
 from .sparse import SparseTerms
 
@@ -55,16 +56,20 @@ class Tree:
         The split made here (several symmetric pairs are replaced at once; empty for a
         part solved directly).
     children : tuple of Tree
+    how : str
+        What solved this node when it was not split further (``"kan[d,2,1,1]"``: a KAN
+        of the shape the split asked for).
     """
 
     names: tuple[str, ...]
     formula: sympy.Expr
     tests: tuple[SplitTest, ...] = ()
     children: tuple[Tree, ...] = ()
+    how: str = ""
 
     def lines(self, indent: int = 0) -> list[str]:
         pad = "  " * indent
-        out = [f"{pad}{self.formula}"]
+        out = [f"{pad}{self.formula}" + (f"   ({self.how})" if self.how else "")]
         out += [f"{pad}  <- {t.describe(self.names)}" for t in self.tests]
         return out + [line for c in self.children for line in c.lines(indent + 1)]
 
@@ -165,6 +170,24 @@ class _Solver:
                 for h, tree_h in self.solve(rest, depth + 1, share):
                     expr = _recombine(test, g, h, np.sign(problem.y[0]))
                     yield expr, Tree(names, expr, (test,), (tree_g, tree_h))
+        if (test.kind == "multiplicative" or test.output != "y") and self._left(deadline) > 0:
+            yield from self._shaped_network(problem, test, deadline)
+
+    def _shaped_network(self, problem: Problem, test: SplitTest, deadline: float):
+        """A KAN of the shape the split says, ``F(g(x_A) + h(x_B))``: ``[d, 2, 1, 1]``.
+
+        Two hidden nodes (one per group), their sum, and one output edge for ``F`` (the
+        inverse of the transform, ``exp`` for a product). Its snapped formula is proposed
+        like the recombined ones.
+        """
+        names = tuple(s.name for s in problem.symbols)
+        ctx = Context(deadline=deadline, seed=self.ctx.seed, library=self.ctx.library)
+        config = SearchConfig(hidden=((2, 1),), alternatives=0)
+        try:
+            for proposal in _attempt(problem, (2, 1), self.ctx.seed, config, ctx):
+                yield proposal.expr, Tree(names, proposal.expr, (test,), (), "kan[d,2,1,1]")
+        except (ValueError, RuntimeError, ArithmeticError):
+            return
 
     def _symmetries(self, problem: Problem, tests: list[SplitTest], depth: int, deadline):
         """Replace each symmetric pair by its invariant; solve the smaller problem."""
