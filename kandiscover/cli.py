@@ -71,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--no-units", action="store_true", help="do not pass the catalogue's units (ablation)"
     )
+    b.add_argument(
+        "--no-structure",
+        action="store_true",
+        help="no structure discovery (splits on a KAN surrogate): an ablation",
+    )
     r = sub.add_parser("report", help="summarize a benchmark JSONL file")
     r.add_argument("results", metavar="F.jsonl")
     r.add_argument("--markdown", default=None, metavar="OUT.md", help="write the report")
@@ -150,6 +155,10 @@ def _bench(args: argparse.Namespace) -> int:
     options = {"suite": args.suite, "n": args.n, "time_limit": args.time_limit}
     if args.no_units:
         options["use_units"] = False
+    if args.no_structure:
+        from .search import SearchConfig
+
+        options["config"] = SearchConfig(structure=False)
     before = len(tasks)
     with _warnings_to_stderr():
         written = run_bench(

@@ -116,7 +116,7 @@ def default_plan(d: int, config: SearchConfig, reduction: Reduction | None = Non
         return out
 
     def splits(prefix: tuple[View, ...]) -> list[Task]:
-        return [Task((*prefix, Scale()), Decompose())]
+        return [Task((*prefix, Scale()), Decompose())] if config.structure else []
 
     prefixes = [(Units(reduction),), ()] if reduction is not None else [()]
     # splits show best in the raw inputs (a difference of coordinates becomes a ratio of

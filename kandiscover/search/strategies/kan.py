@@ -58,6 +58,9 @@ class SearchConfig:
         Runner-up primitives tried per attempt (one edge swapped at a time).
     max_rows : int
         Training rows used by the networks (a random subset of larger data sets).
+    structure : bool
+        Whether the default plan includes structure discovery (splits found on a KAN
+        surrogate, :class:`~kandiscover.search.strategies.Decompose`).
     """
 
     hidden: tuple[Hidden, ...] = ((), (5,), ((2, 2),))
@@ -69,6 +72,7 @@ class SearchConfig:
     top: int = 3
     alternatives: int = 4
     max_rows: int = 1000
+    structure: bool = True
 
     def __post_init__(self) -> None:
         for name in ("seeds", "grid", "k", "steps", "top", "max_rows"):
