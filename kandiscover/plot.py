@@ -292,7 +292,7 @@ def plot_pareto(result: Any, ax: Axes | None = None) -> Figure:
         )
     ax.set_yscale("log")
     ax.set_xlabel("complexity (expression tree size)")
-    ax.set_ylabel("test RMSE")
+    ax.set_ylabel("held-out RMSE")
     ax.legend(fontsize=8, loc="upper right")
     ax.grid(True, which="major", alpha=0.3)
     return fig
@@ -375,7 +375,8 @@ def plot_result(result: Any, X: Any, y: Any, *, sigma: Any = None) -> Figure:
         plot_network(network.model, network.inputs, names=list(network.names),
                      ax=fig.add_subplot(grid[2, :]))  # fmt: skip
     kind = "approximation" if getattr(result, "approximate", False) else "law"
-    fig.suptitle(f"{kind}: {_short(result.formula, 90)}", fontsize=10)
+    shown = result.formula.evalf(5) if hasattr(result.formula, "evalf") else result.formula
+    fig.suptitle(f"{kind}: {_short(shown, 90)}", fontsize=10)
     FigureCanvasAgg(fig)
     return fig
 
