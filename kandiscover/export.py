@@ -201,15 +201,27 @@ def _torch_node(expr: sympy.Basic, index: dict[sympy.Symbol, int]) -> Callable[[
                 return lambda X: torch.sqrt(base(X))
             return lambda X: torch.pow(base(X), e)
         return lambda X: torch.pow(base(X), exponent(X))
-    fn = _TORCH_FUNCTIONS.get(expr.func)
-    if fn is None or len(args) != 1:
-        known = sorted(f.__name__ for f in _TORCH_FUNCTIONS)
-        raise ValueError(
-            f"to_torch cannot translate {expr.func.__name__}; supported: Add, Mul, Pow, "
-            f"numbers, symbols and {', '.join(known)}"
-        )
+    fn = torch_function(expr, "to_torch")
     (inner,) = args
     return lambda X: fn(inner(X))
+
+
+def torch_function(expr: sympy.Basic, who: str) -> Callable[[Tensor], Tensor]:
+    """The torch function of a one-argument SymPy function node (``sin`` -> ``torch.sin``).
+
+    Raises
+    ------
+    ValueError
+        Naming ``who`` and what is supported, for a function with no torch counterpart.
+    """
+    fn = _TORCH_FUNCTIONS.get(expr.func)
+    if fn is None or len(expr.args) != 1:
+        known = sorted(f.__name__ for f in _TORCH_FUNCTIONS)
+        raise ValueError(
+            f"{who} cannot translate {expr.func.__name__}; supported: Add, Mul, Pow, "
+            f"numbers, symbols and {', '.join(known)}"
+        )
+    return fn
 
 
 def _product(factors: list[Tensor]) -> Tensor:

@@ -15,7 +15,7 @@ import sympy
 import torch
 from torch import Tensor, nn
 
-from .export import _TORCH_FUNCTIONS
+from .export import torch_function
 
 __all__ = ["FormulaModule"]
 
@@ -107,12 +107,6 @@ def _compile(expr: sympy.Basic, index: dict, slot: dict) -> Node:
     if isinstance(expr, sympy.Pow):
         base, exponent = args
         return lambda X, c: torch.pow(base(X, c), exponent(X, c))
-    fn = _TORCH_FUNCTIONS.get(expr.func)
-    if fn is None or len(args) != 1:
-        known = sorted(f.__name__ for f in _TORCH_FUNCTIONS)
-        raise ValueError(
-            f"FormulaModule cannot translate {expr.func.__name__}; supported: Add, Mul, Pow, "
-            f"numbers, symbols and {', '.join(known)}"
-        )
+    fn = torch_function(expr, "FormulaModule")
     (inner,) = args
     return lambda X, c: fn(inner(X, c))

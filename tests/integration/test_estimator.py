@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import sympy
+import torch
 
 import kandiscover as kd
 
@@ -71,3 +73,42 @@ def test_library_names_or_instance():
         KANRegressor(**{**FAST, "library": "x"}).fit(X, y)
     with pytest.raises(ValueError, match="nope"):
         KANRegressor(**{**FAST, "library": ("nope",)}).fit(X, y)
+
+
+def test_pysr_style_accessors_and_weights():
+    rng = np.random.default_rng(3)
+    X = rng.uniform(1, 2, size=(120, 2))
+    y = 2.5 * X[:, 0] * X[:, 1] + 0.01 * rng.standard_normal(120)
+    model = KANRegressor(time_limit=10).fit(
+        X, y, sample_weight=np.full(120, 1e4), variable_names=["m", "a"]
+    )
+    m, a = sympy.symbols("m a")
+    assert model.sympy() == model.formula_ and model.sympy().free_symbols == {m, a}
+    chosen = int(np.flatnonzero(model.equations_["selected"])[0])
+    assert model.sympy(chosen) == model.formula_
+    assert model.latex(0) == kd.latex(model.sympy(0))
+    table = model.latex_table()
+    assert r"\begin{tabular}" in table and r"$^\dagger$" in table
+    module = model.pytorch()
+    np.testing.assert_allclose(
+        module(torch.tensor(X)).detach().numpy(), model.predict(X), rtol=1e-10
+    )
+    np.testing.assert_allclose(model.predict(X, index=0), float(model.sympy(0)))
+    with pytest.raises(ValueError, match="out of range"):
+        model.sympy(99)
+    with pytest.raises(ValueError, match="sample_weight has zeros"):
+        KANRegressor(**FAST).fit(X, y, sample_weight=np.r_[0.0, np.ones(119)])
+
+
+def test_units_through_the_estimator():
+    data = kd.sample_equation("I.10.7", n=400, seed=0)
+    model = KANRegressor(time_limit=30).fit(
+        data.X_train,
+        data.y_train,
+        variable_names=list(data.names),
+        X_units={"m_0": "kg", "v": "m/s", "c": "m/s"},
+        y_units="kg",
+    )
+    assert kd.symbolic_solution(model.formula_, kd.get_equation("I.10.7").expr)
+    with pytest.raises(ValueError, match="X_units need y_units"):
+        KANRegressor(**FAST).fit(data.X_train, data.y_train, X_units=["kg", "m/s", "m/s"])
