@@ -110,9 +110,11 @@ def evaluate_equation(
     -------
     dict
         ``name, seed, noise, formula, truth, symbolic_solution, accuracy_solution,
-        r2_test, seconds, complexity, view, attempts``. ``r2_test`` is measured on the
-        test part of the sampled data set (noise-free targets); ``view`` says where the
-        formula came from (e.g. ``"units+exhaustive"``), ``attempts`` what was tried.
+        r2_test, seconds, complexity, view, attempts, stopped, approximate,
+        decomposition``. ``r2_test`` is measured on the test part of the sampled data set
+        (noise-free targets); ``view`` says where the formula came from (e.g.
+        ``"units:exhaustive"``), ``attempts`` what was tried, ``stopped`` why the search
+        ended, ``decomposition`` the splits that built the law (if any).
     """
     eq = get_equation(name, suite)
     ds = sample_equation(eq, n=n, noise=noise, seed=seed)
@@ -143,6 +145,9 @@ def evaluate_equation(
         "complexity": int(res.complexity),
         "view": res.view,
         "attempts": list(res.attempts),
+        "stopped": res.stopped,
+        "approximate": bool(res.approximate),
+        "decomposition": None if res.decomposition is None else str(res.decomposition),
     }
 
 
