@@ -169,12 +169,13 @@ class Log(View):
         sigma = None if problem.sigma is None else problem.sigma / np.abs(problem.y)
         view = Problem(X, y, problem.symbols, sigma)
         subs = {s: sympy.log(s) for s, take in zip(problem.symbols, logged) if take}
+        unit = sympy.Integer(int(sign))  # exact: a float 1.0 would be a constant to fit
 
         def inverse(expr: sympy.Expr) -> sympy.Expr:
             inner = expr.xreplace(subs)
             if sympy.count_ops(inner) > _EXPAND_MAX_OPS:  # expanding would only bloat it
-                return sign * sympy.exp(inner)
-            out = sign * sympy.exp(inner)
+                return unit * sympy.exp(inner)
+            out = unit * sympy.exp(inner)
             return sympy.powsimp(sympy.expand_log(sympy.expand(out), force=True), force=True)
 
         return Bound(self.name, view, inverse)
@@ -276,7 +277,7 @@ def target_transforms(
             TargetTransform(
                 "log",
                 lambda X, y: np.log(sign * y),
-                lambda e: sign * sympy.exp(e),
+                lambda e: sympy.Integer(int(sign)) * sympy.exp(e),
                 lambda X, t: sign * np.exp(t),
             )
         )
@@ -284,7 +285,7 @@ def target_transforms(
             TargetTransform(
                 "y^2",
                 lambda X, y: y**2,
-                lambda e: sign * sympy.sqrt(e),
+                lambda e: sympy.Integer(int(sign)) * sympy.sqrt(e),
                 lambda X, t: sign * np.sqrt(t),
             )
         )

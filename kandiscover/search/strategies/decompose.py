@@ -352,7 +352,7 @@ def _remainder(problem: Problem, first, second, test: SplitTest, g: sympy.Expr):
 def _recombine(test: SplitTest, g, h, sign: float) -> sympy.Expr:
     """The whole formula from its two parts (constants are refit by the judge)."""
     if test.kind == "multiplicative":
-        return sympy.Float(sign) * g * h
+        return sympy.Integer(1 if sign >= 0 else -1) * g * h
     t = g + h
     return {
         "y": t,

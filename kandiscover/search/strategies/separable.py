@@ -116,7 +116,7 @@ def product_formulas(
         xs.append(u)
         hs.append(torch.exp(g - g.mean()))  # a factor, scaled to be near 1
     fits = fit_edges(torch.stack(xs), torch.stack(hs), library, top=top + 1)
-    const = sign * sympy.exp(sympy.Float(mu + sd * float(layer.bias[0])))
+    const = sympy.Integer(int(sign)) * sympy.exp(sympy.Float(mu + sd * float(layer.bias[0])))
     const *= sympy.exp(sympy.Float(sum(float((sd * values[:, 0, i]).mean()) for i in live)))
     factors = [
         [c.to_sympy(symbols[model.input_index[i]], library) for c in f.candidates]

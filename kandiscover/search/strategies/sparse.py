@@ -261,7 +261,12 @@ def _targets(problem: Problem, names: Sequence[str]):
     sign = 1.0 if np.all(y > 0) else (-1.0 if np.all(y < 0) else 0.0)
     if "y^2" in names and sign:
         out.append(
-            ("y^2", y**2, lambda e, s=sign: s * sympy.sqrt(e), lambda t, s=sign: s * np.sqrt(t))
+            (
+                "y^2",
+                y**2,
+                lambda e, s=int(sign): s * sympy.sqrt(e),
+                lambda t, s=sign: s * np.sqrt(t),
+            )
         )
     if "y/x" in names and problem.d <= _MAX_DIVIDED:
         for j, x in enumerate(problem.symbols):
