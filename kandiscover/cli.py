@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .cli_discover import add_arguments as add_discover_arguments
+from .search import DEFAULT_TIME_LIMIT
 
 __all__ = ["main"]
 
@@ -57,7 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     m = sub.add_parser("demo", help="rediscover a built-in catalogue equation")
     m.add_argument("--equation", default=DEMO_EQUATION, help=f"(default {DEMO_EQUATION})")
     m.add_argument("--seed", type=int, default=0)
-    m.add_argument("--time-limit", type=_positive_float, default=None, metavar="S")
+    m.add_argument(
+        "--time-limit",
+        type=_positive_float,
+        default=DEFAULT_TIME_LIMIT,
+        metavar="S",
+        help=f"seconds (default {DEFAULT_TIME_LIMIT:g})",
+    )
     b = sub.add_parser("bench", help="benchmark a suite of equations (resumable)")
     b.add_argument("--suite", default="feynman", help="equation catalogue (default feynman)")
     b.add_argument("--noise", type=_float_list, default=[0.0], help="levels, e.g. 0,0.01")
