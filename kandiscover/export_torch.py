@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from .export import torch_function
+from .search.template import _parametrised
 
 __all__ = ["FormulaModule"]
 
@@ -23,7 +24,8 @@ Node = Callable[[Tensor, Tensor], Tensor]  # (X, constants) -> values
 
 
 class FormulaModule(nn.Module):
-    """A formula of the input columns, with its float constants as parameters.
+    """A formula of the input columns, with its float constants as parameters (each
+    occurrence of a float its own, in preorder).
 
     Parameters
     ----------
@@ -58,11 +60,13 @@ class FormulaModule(nn.Module):
             raise ValueError(f"the formula uses {unknown}, which are not in names={list(names)}")
         self.expr = expr
         self.names = tuple(names)
-        self._floats = sorted(expr.atoms(sympy.Float), key=lambda f: (abs(float(f)), float(f)))
-        values = [float(f) for f in self._floats]
+        values: list[float] = []
+        params: list[sympy.Dummy] = []
+        self._body = _parametrised(expr, values, params)  # every float occurrence its own
+        self._params = tuple(params)
         self.constants = nn.Parameter(torch.tensor(values, dtype=dtype))
-        slot = {f: k for k, f in enumerate(self._floats)}
-        self._compiled = _compile(expr, index, slot)
+        slot = {p: k for k, p in enumerate(params)}
+        self._compiled = _compile(self._body, index, slot)
 
     def forward(self, X: Tensor) -> Tensor:
         """Values of the formula on the rows of ``X`` (shape ``(n, len(names))``)."""
@@ -74,17 +78,17 @@ class FormulaModule(nn.Module):
     def formula(self) -> sympy.Expr:
         """The formula with the current values of the constants."""
         values = self.constants.detach().cpu().tolist()
-        return self.expr.xreplace({f: sympy.Float(v) for f, v in zip(self._floats, values)})
+        return self._body.xreplace({p: sympy.Float(v) for p, v in zip(self._params, values)})
 
     def extra_repr(self) -> str:
         return f"{self.expr}"
 
 
 def _compile(expr: sympy.Basic, index: dict, slot: dict) -> Node:
-    if expr.is_Symbol:
+    if expr.is_Symbol and expr in index:
         i = index[expr]
         return lambda X, c: X[:, i]
-    if isinstance(expr, sympy.Float):
+    if expr in slot:
         k = slot[expr]
         return lambda X, c: c[k]
     if expr.is_number:

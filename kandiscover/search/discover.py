@@ -11,6 +11,7 @@ scored and chosen. The search stops when the chosen law's error is at the noise 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -26,7 +27,7 @@ from ..symbolic.library import DEFAULT_LIBRARY, Library
 from ..validation import check_choice, check_inputs, check_seed, check_time_limit
 from .dimensional import Reduction, reduce_units
 from .judge import SELECTIONS, Judge, JudgeConfig
-from .noise import estimate_noise, irrelevant_inputs
+from .noise import NoiseEstimate, estimate_noise, irrelevant_inputs
 from .outcome import result_of, tame, untamed
 from .problem import HOLDOUT_MIN_ROWS, Problem, make_split
 from .result import Network, Result
@@ -248,6 +249,7 @@ def discover(
         dropped, _ = irrelevant_inputs(train.X, surrogates, seed=seed)
     keep = [j for j in range(root.d) if j not in dropped]
     if dropped:  # the search never sees columns that carry no information
+        noise = _on_columns(noise, keep, np.median(train.X, axis=0))
         root = Problem(root.X[:, keep], root.y, tuple(symbols[j] for j in keep), root.sigma)
         train = root.rows(split.train)
     referee = Judge(root, split, noise, judge, end)
@@ -274,6 +276,20 @@ def _warn_if_small(problem: Problem) -> None:
             UserWarning,
             stacklevel=3,
         )
+
+
+def _on_columns(noise: NoiseEstimate, keep: list[int], fill: np.ndarray) -> NoiseEstimate:
+    """``noise`` whose magnitude takes only the kept columns (the others at ``fill``)."""
+    if noise.magnitude is None:
+        return noise
+    full = noise.magnitude
+
+    def magnitude(Xq: np.ndarray) -> np.ndarray:
+        X = np.tile(fill, (len(Xq), 1))
+        X[:, keep] = Xq
+        return full(X)
+
+    return dataclasses.replace(noise, magnitude=magnitude)
 
 
 def _kept_units(units: Any, keep: list[int], names: Sequence[str]) -> Any:

@@ -88,7 +88,7 @@ class JudgeConfig:
                 raise ValueError(f"JudgeConfig.{name} must be a positive int, got {value!r}")
 
 
-@dataclass
+@dataclass(eq=False)
 class Scored:
     """A formula and what the judge measured of it.
 
@@ -202,7 +202,9 @@ class Judge:
         self.config = config or JudgeConfig()
         self.deadline = deadline
         self.scale = float(np.std(problem.y)) or float(np.abs(problem.y).max()) or 1.0
-        bars = problem.sigma if problem.sigma is not None else noise.error_bars(problem.y)
+        bars = problem.sigma
+        if bars is None:
+            bars = noise.error_bars(problem.X, problem.y)
         if bars is None:
             self.w = np.full(problem.n, 1.0 / self.scale)
             self.noise2 = max((noise.sigma / self.scale) ** 2, 1e-300)
@@ -235,9 +237,7 @@ class Judge:
         fit = template.fit(X, y, w)
         if fit is None:
             return None
-        final = template.expr.xreplace(
-            {f: sympy.Float(float(v)) for f, v in zip(template.floats, fit.theta)}
-        )
+        final = template.with_values(fit.theta)
         if self.config.snap and template.size:
             budget = min(self.deadline, time.perf_counter() + _SNAP_SECONDS)
             snapped = snap_by_test(
@@ -306,8 +306,9 @@ class Judge:
             if template.size >= len(rest):
                 return None, fit_rss  # more constants than rows to fit them on
             fit = template.fit(p.X[rest], p.y[rest], self.w[rest], max_nfev=50)
-            theta = template.theta0 if fit is None else fit.theta
-            out[fold] = template.residuals(p.X[fold], p.y[fold], self.w[fold], theta)
+            if fit is None:  # (cannot happen: every row is finite; be safe)
+                return None, fit_rss
+            out[fold] = template.residuals(p.X[fold], p.y[fold], self.w[fold], fit.theta)
         return (out if np.all(np.isfinite(out)) else None), fit_rss
 
     # ---------------------------------------------------------------- choosing
@@ -407,7 +408,12 @@ class Judge:
         if self.noise.proportional is None and ll_relative > ll_additive + 5.0:
             rel = math.sqrt(rel2)
             typical = rel * float(np.sqrt(np.mean(p.y**2)))
-            return NoiseEstimate(typical, typical / self.scale, method, False, rel)
+            law = chosen.template
+
+            def magnitude(Xq: np.ndarray) -> np.ndarray:
+                return np.abs(law.predict(Xq))
+
+            return NoiseEstimate(typical, typical / self.scale, method, False, rel, magnitude)
         if self.noise.proportional is not None and ll_additive > ll_relative + 5.0:
             return NoiseEstimate(math.sqrt(add2), math.sqrt(add2) / self.scale, method)
         return None

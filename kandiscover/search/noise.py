@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -67,6 +68,9 @@ class NoiseEstimate:
     proportional : float or None
         For noise proportional to the target (``sigma_i = proportional * |y_i|``, found
         likelier than noise of one size), the proportionality; else ``None``.
+    magnitude : callable, optional
+        ``X -> |y|`` estimated smoothly (a process fitted to ``log|y|``, or a law), for
+        proportional noise.
     """
 
     sigma: float
@@ -74,12 +78,22 @@ class NoiseEstimate:
     method: str
     at_floor: bool = False
     proportional: float | None = None
+    magnitude: Callable[[np.ndarray], np.ndarray] | None = field(
+        default=None, repr=False, compare=False
+    )
 
-    def error_bars(self, y: np.ndarray) -> np.ndarray | None:
-        """Per-row noise for proportional noise (``None`` for additive noise)."""
+    def error_bars(self, X: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+        """Per-row noise for proportional noise (``None`` for additive noise).
+
+        The noise is proportional to the law's magnitude, estimated smoothly
+        (``magnitude(X)``: a weight taken from the observed ``|y|`` would favour the rows
+        noise pushed towards zero, and bias every constant), else from ``|y|``.
+        """
         if self.proportional is None:
             return None
-        return self.proportional * np.maximum(np.abs(y), 1e-300)
+        size = np.abs(y) if self.magnitude is None else self.magnitude(X)
+        floor = 1e-3 * float(np.median(np.abs(y))) or 1e-300
+        return self.proportional * np.maximum(size, floor)
 
 
 @dataclass(frozen=True)
@@ -98,20 +112,30 @@ class GaussianProcess:
         return 1.0 / self.lengthscales
 
 
-def _standardise(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and target to zero mean and unit variance; a positive input that spans more
-    than a decade and a half is taken in logarithm first (a stationary process cannot
-    follow a law over several decades of its input, such as Kepler's ``a^1.5`` from the
-    Moon to Pluto)."""
-    X = np.array(X, dtype=float)
-    for j in range(X.shape[1]):
-        column = X[:, j]
-        if np.all(column > 0) and column.max() > 30 * column.min():
-            X[:, j] = np.log(column)
-    sx = X.std(axis=0)
+def _input_scaling(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which columns to take in logarithm, and the means and spreads that standardise
+    them: a positive input that spans more than a decade and a half is taken in logarithm
+    (a stationary process cannot follow a law over several decades of its input, such as
+    Kepler's ``a^1.5`` from the Moon to Pluto)."""
+    logged = np.all(X > 0, axis=0) & (X.max(axis=0) > 30 * X.min(axis=0))
+    Z = np.where(logged, np.log(np.where(logged, X, 1.0)), X)
+    sx = Z.std(axis=0)
     sx[sx == 0] = 1.0
+    return logged, Z.mean(axis=0), sx
+
+
+def _scaled(X: np.ndarray, scaling: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    logged, mean, sx = scaling
+    with np.errstate(divide="ignore", invalid="ignore"):
+        Z = np.where(logged, np.log(np.where(logged, np.abs(X), 1.0)), X)
+    return (Z - mean) / sx
+
+
+def _standardise(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs (see :func:`_input_scaling`) and target to zero mean and unit variance."""
+    X = np.asarray(X, dtype=float)
     sy = float(y.std()) or 1.0
-    return (X - X.mean(axis=0)) / sx, (y - y.mean()) / sy
+    return _scaled(X, _input_scaling(X)), (y - y.mean()) / sy
 
 
 class _Objective:
@@ -312,10 +336,33 @@ def estimate_noise(
     rel = log_gp.noise * (float(np.std(logy)) or 1.0)
     typical = rel * float(np.sqrt(np.mean(y**2)))
     floor = log_gp.noise <= NOISE_FLOOR * 1.0001
-    return NoiseEstimate(typical, typical / std, _GP, floor, rel), surrogates
+
+    def magnitude(Xq: np.ndarray) -> np.ndarray:
+        return np.exp(_posterior_mean(Xr, logy, log_gp, Xq))
+
+    return NoiseEstimate(typical, typical / std, _GP, floor, rel, magnitude), surrogates
 
 
 _GP = "gaussian process"
+
+
+def _posterior_mean(X: np.ndarray, y: np.ndarray, gp: GaussianProcess, Xq: np.ndarray):
+    """The process's mean at new points ``Xq`` (fitted on ``X, y``), in ``y``'s units."""
+    scaling = _input_scaling(np.asarray(X, dtype=float))
+    A, B = _scaled(X, scaling), _scaled(np.asarray(Xq, dtype=float), scaling)
+    ys = (y - y.mean()) / (float(y.std()) or 1.0)
+
+    def kernel(P: np.ndarray, Q: np.ndarray) -> np.ndarray:
+        d2 = (((P[:, None, :] - Q[None, :, :]) / gp.lengthscales) ** 2).sum(-1)
+        return gp.signal**2 * np.exp(-0.5 * d2)
+
+    K = kernel(A, A)
+    K[np.diag_indices_from(K)] += gp.noise**2 + _JITTER
+    alpha = cho_solve(cho_factor(K, lower=True, check_finite=False), ys, check_finite=False)
+    out = np.empty(len(B))
+    for start in range(0, len(B), 2048):  # the cross-kernel in blocks: bounded memory
+        out[start : start + 2048] = kernel(B[start : start + 2048], A) @ alpha
+    return y.mean() + (float(y.std()) or 1.0) * out
 
 
 def _loo(X: np.ndarray, y: np.ndarray, gp: GaussianProcess) -> float:

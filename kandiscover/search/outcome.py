@@ -113,9 +113,7 @@ def _final(referee: Judge, chosen: Scored):
     if fit is None:
         return chosen.expr, (), None
     stderr = fit.stderr("absolute" if p.sigma is not None else "scaled")
-    expr = template.expr.xreplace(
-        {f: sympy.Float(float(v)) for f, v in zip(template.floats, fit.theta)}
-    )
+    expr = template.with_values(fit.theta)
     pairs = sorted(zip(fit.theta, stderr), key=lambda t: (abs(t[0]), t[0]))
     constants = tuple(Constant(float(v), float(e)) for v, e in pairs)
     return expr, constants, _chi2(referee, expr, template, fit)

@@ -157,8 +157,8 @@ class Result:
     noise : NoiseEstimate or None
         The noise level the judge used.
     constants : tuple of Constant
-        The float constants of ``formula`` (in the order of ``formula.atoms(Float)``
-        sorted by magnitude) with standard errors.
+        The float constants of ``formula``, one per occurrence, sorted by magnitude,
+        with standard errors.
     approximate : bool
         Whether the formula is too large to be a law (chosen because nothing simpler fits
         within the noise).

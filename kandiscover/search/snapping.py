@@ -78,15 +78,11 @@ def _options(value: float, se: float) -> list[sympy.Expr]:
 
 def _exponent_groups(template: Template) -> list[list[int]]:
     """Indices of the parameters that are the exponents of one product (a monomial)."""
-    where = {f: i for i, f in enumerate(template.floats)}
+    where = {p: i for i, p in enumerate(template.params)}
     groups = []
-    for node in sympy.preorder_traversal(template.expr):
+    for node in sympy.preorder_traversal(template.body):
         if isinstance(node, sympy.Mul):
-            exps = {
-                where[a.exp]
-                for a in node.args
-                if isinstance(a, sympy.Pow) and isinstance(a.exp, sympy.Float) and a.exp in where
-            }
+            exps = {where[a.exp] for a in node.args if isinstance(a, sympy.Pow) and a.exp in where}
             if len(exps) > 1:
                 groups.append(sorted(exps))
     return groups
@@ -159,11 +155,8 @@ def snap_by_test(
     base_nodes = complexity(template.expr)
 
     def expr_for(fixed: dict[int, sympy.Expr], theta: np.ndarray) -> sympy.Expr:
-        mapping = {
-            f: (fixed[i] if i in fixed else sympy.Float(float(theta[i])))
-            for i, f in enumerate(template.floats)
-        }
-        return template.expr.xreplace(mapping)
+        values = {i: sympy.Float(float(v)) for i, v in enumerate(theta)}
+        return template.with_values({**values, **fixed})
 
     def gain(fixed: dict[int, sympy.Expr]) -> float:
         """Description length saved by ``fixed`` (negative: the snap costs more)."""

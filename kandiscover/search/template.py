@@ -94,6 +94,18 @@ class Fit:
         return out
 
 
+def _parametrised(expr: sympy.Basic, values: list[float], params: list) -> sympy.Basic:
+    """``expr`` with each float (in preorder) replaced by a new parameter; the floats'
+    values and the parameters are appended to ``values`` and ``params``."""
+    if isinstance(expr, sympy.Float):
+        values.append(float(expr))
+        params.append(sympy.Dummy(f"k{len(params)}"))
+        return params[-1]
+    if not expr.args or not expr.has(sympy.Float):
+        return expr
+    return expr.func(*(_parametrised(a, values, params) for a in expr.args))
+
+
 def _inverse(A: np.ndarray) -> np.ndarray:
     """Inverse of a symmetric positive semi-definite matrix; a direction the data do not
     determine (a redundant constant) gets a huge variance, not zero."""
@@ -105,7 +117,10 @@ def _inverse(A: np.ndarray) -> np.ndarray:
 
 
 class Template:
-    """A formula with its distinct ``Float`` constants as parameters.
+    """A formula with each of its ``Float`` constants as a parameter.
+
+    Every occurrence of a float is its own parameter (``1.0*x + 1.0*y`` has two), in the
+    order of a preorder walk of the tree.
 
     Parameters
     ----------
@@ -118,21 +133,27 @@ class Template:
     def __init__(self, expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> None:
         self.expr = expr
         self.symbols = tuple(symbols)
-        floats = sorted(expr.atoms(sympy.Float), key=lambda f: (abs(float(f)), float(f)))
-        self.floats: tuple[sympy.Float, ...] = tuple(floats)
-        self.theta0 = np.array([float(f) for f in floats], dtype=float)
-        self.params = tuple(sympy.Dummy(f"k{i}") for i in range(len(floats)))
+        values: list[float] = []
+        params: list[sympy.Dummy] = []
+        self.body = _parametrised(expr, values, params)
+        self.params = tuple(params)
+        self.theta0 = np.array(values, dtype=float)
         variables = tuple(sympy.Dummy(f"v{i}") for i in range(len(self.symbols)))
-        body = expr.xreplace(dict(zip(floats, self.params)))
-        body = body.xreplace(dict(zip(self.symbols, variables)))
+        body = self.body.xreplace(dict(zip(self.symbols, variables)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._fn = sympy.lambdify([*variables, *self.params], body, "numpy")
 
+    def with_values(self, values: dict[int, sympy.Expr] | np.ndarray) -> sympy.Expr:
+        """The formula with parameter ``i`` replaced by ``values[i]`` (an array: floats)."""
+        if isinstance(values, np.ndarray):
+            values = {i: sympy.Float(float(v)) for i, v in enumerate(values)}
+        return self.body.xreplace({self.params[i]: v for i, v in values.items()})
+
     @property
     def size(self) -> int:
         """Number of parameters."""
-        return len(self.floats)
+        return len(self.params)
 
     def predict(self, X: np.ndarray, theta: np.ndarray | None = None) -> np.ndarray:
         """Values on the rows of ``X`` (NaN where the formula is undefined)."""

@@ -206,8 +206,10 @@ class Units(View):
         taken = {s.name for s in problem.symbols}
         group_symbols = tuple(sympy.Symbol(_fresh(f"pi{j + 1}", taken)) for j in range(G.shape[1]))
         sigma = None
-        if problem.sigma is not None:
-            sigma = np.abs(problem.sigma * r / problem.y)
+        if problem.sigma is not None:  # y / prefactor: the error bars scale alike
+            with np.errstate(all="ignore"):
+                prefactor = _power_product_abs(red, problem.X)
+            sigma = problem.sigma / prefactor
         reduced = Problem(G, r, group_symbols, sigma)
         symbols = problem.symbols
 
@@ -221,6 +223,15 @@ def _fresh(name: str, taken: set[str]) -> str:
     while name in taken:
         name = "_" + name
     return name
+
+
+def _power_product_abs(reduction: Reduction, X: np.ndarray) -> np.ndarray:
+    """``|prefactor|`` of a reduction on the rows of ``X``."""
+    out = np.ones(len(X))
+    for j, p in enumerate(reduction.prefactor):
+        if p != 0:
+            out = out * np.abs(X[:, j]) ** float(p)
+    return out
 
 
 class TargetTransform(View):

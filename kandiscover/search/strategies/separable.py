@@ -52,9 +52,10 @@ class Separable(Strategy):
         if bound is None:
             return
         model, X, _, mu, sd, _, _ = trained_network(bound.problem, (), ctx.seed, self.config, ctx)
-        sign = 1.0 if problem.y[0] > 0 else -1.0
+        kept = problem.rows(np.flatnonzero(np.sign(problem.y) == np.sign(np.median(problem.y))))
+        sign = float(np.sign(np.median(problem.y)))  # the view's sign: the majority's
         for expr in product_formulas(
-            model, problem.positive, sign, mu, sd, problem.symbols, X, ctx.library
+            model, kept.positive, sign, mu, sd, problem.symbols, X, ctx.library
         ):
             if ctx.expired():
                 return

@@ -190,7 +190,7 @@ class SparseTerms(Strategy):
                         body = _sum(coef, terms, chosen)
                         models.append((error, len(chosen), back(body), name))
         if "rational" in self.transforms and not ctx.expired():
-            models += _rational_models(problem, libraries[-1], self.max_terms)
+            models += _rational_models(problem, libraries[-1], self.max_terms, ctx)
         for _, _, expr, name in _ranked(models, problem.n, self.keep):
             if ctx.expired():
                 return
@@ -203,7 +203,7 @@ def _sum(coef: np.ndarray, terms: Sequence[sympy.Expr], chosen) -> sympy.Expr:
     )
 
 
-def _rational_models(problem: Problem, library, max_terms: int) -> list:
+def _rational_models(problem: Problem, library, max_terms: int, ctx: Context) -> list:
     """Ratios ``(c_0 + sum a_i p_i) / (1 + b q)`` of a sparse sum and a one-term denominator.
 
     ``y (1 + b q) = c_0 + sum a_i p_i`` is linear in the coefficients (as SINDy-PI uses
@@ -222,6 +222,8 @@ def _rational_models(problem: Problem, library, max_terms: int) -> list:
     candidates = [(t, q) for t, q, v in zip(den_terms, den_values.T, varies) if v]
     candidates.sort(key=lambda pair: complexity(pair[0]))  # the simplest denominators
     for q_term, q in candidates[:_DENOMINATORS]:
+        if ctx.expired():
+            break
         forced = -y * q
         for chosen, coef in _sparse_models(values, y, w, max_terms - 1, problem.n, forced):
             b, numerator_coef = coef[-1], coef[:-1]
