@@ -45,6 +45,7 @@ _PRECISION = 1e-8  # relative uncertainty of any fitted constant (rounding, not 
 _ROUNDING = 1e-9  # residual (in units of the weighted residuals) a fit cannot resolve
 _MAX_RTOL = 0.25  # and within this relative distance
 _OPTIONS = 3  # simple values tried per constant
+_ROUNDS = 3  # snap, refit, and test the constants still free again
 
 
 def description_length(
@@ -150,67 +151,92 @@ def snap_by_test(
     """
     p = template.size
     kind = "absolute" if absolute else "robust"
-    wald = _Wald(fit, kind, _ROUNDING)
     half_log_n = 0.5 * math.log(max(fit.n, 2))
     base_nodes = complexity(template.expr)
+    budget = min(4 * p + 4, 40) if max_trials is None else max_trials
+    fixed: dict[int, sympy.Expr] = {}
+    # Rounds: fixing some constants moves the others (they are correlated), so after each
+    # refit the constants still free are tested again, given the ones already fixed.
+    for _ in range(_ROUNDS):
+        found, budget = _snap_round(
+            template, fit, fixed, kind, base_nodes, half_log_n, alpha, budget, deadline
+        )
+        if found == fixed:
+            break
+        free = np.array([i not in found for i in range(p)])
+        start = fit.theta.copy()
+        for i, value in found.items():
+            start[i] = float(value)
+        refit = template.fit(X, y, w, start, free, max_nfev=100)
+        if refit is None:  # the snapped formula is not finite on the data: stop here
+            break
+        fit, fixed = refit, found
+        if budget <= 0 or time.perf_counter() > deadline or not free.any():
+            break
+    values = {i: sympy.Float(float(v)) for i, v in enumerate(fit.theta)}
+    return SnapResult(template.with_values({**values, **fixed}), fit, fixed)
 
-    def expr_for(fixed: dict[int, sympy.Expr], theta: np.ndarray) -> sympy.Expr:
-        values = {i: sympy.Float(float(v)) for i, v in enumerate(theta)}
-        return template.with_values({**values, **fixed})
 
-    def gain(fixed: dict[int, sympy.Expr]) -> float:
-        """Description length saved by ``fixed`` (negative: the snap costs more)."""
-        nodes = complexity(expr_for(fixed, fit.theta))
-        saved = sum(float_cost[i] - _value_cost(v) for i, v in fixed.items())
-        saved += alpha * (base_nodes - nodes)
-        return saved - wald(fixed) / 2
-
+def _snap_round(
+    template: Template,
+    fit: Fit,
+    fixed: dict[int, sympy.Expr],
+    kind: str,
+    base_nodes: int,
+    half_log_n: float,
+    alpha: float,
+    budget: int,
+    deadline: float,
+) -> tuple[dict[int, sympy.Expr], int]:
+    """One round of snapping: the constants ``fixed`` stay, the free ones are tested."""
+    p = template.size
+    wald = _Wald(fit, kind, _ROUNDING)
     std = np.maximum(fit.stderr(kind, _ROUNDING), _PRECISION * np.abs(fit.theta))
     # a free constant costs the digits its precision needs, at least BIC's log(n) / 2
     with np.errstate(all="ignore"):
         digits = np.log(np.abs(fit.theta) / std)
     float_cost = np.where(np.isfinite(digits), np.maximum(digits, half_log_n), half_log_n)
-    options = {i: _options(fit.theta[i], std[i]) for i in range(p)}
-    fixed: dict[int, sympy.Expr] = {}
-    best = 0.0
-    budget = min(4 * p + 4, 40) if max_trials is None else max_trials
+    values = {i: sympy.Float(float(v)) for i, v in enumerate(fit.theta)}
+
+    def gain(trial: dict[int, sympy.Expr]) -> float:
+        """Description length saved by ``trial`` (negative: the snap costs more)."""
+        nodes = complexity(template.with_values({**values, **trial}))
+        saved = sum(float_cost[i] - _value_cost(v) for i, v in trial.items() if i not in fixed)
+        saved += alpha * (base_nodes - nodes)
+        return saved - wald(trial) / 2
+
+    open_ = [i for i in range(p) if i not in fixed and fit.free[i]]
+    options = {i: _options(fit.theta[i], std[i]) for i in open_}
+    chosen = dict(fixed)
+    best = gain(chosen)
 
     def attempt(proposal: dict[int, sympy.Expr]) -> None:
-        nonlocal best, fixed, budget
+        nonlocal best, chosen, budget
         if budget <= 0 or time.perf_counter() > deadline or not proposal:
             return
         budget -= 1
-        trial = {**fixed, **proposal}
+        trial = {**chosen, **proposal}
         g = gain(trial)
         if g > best:
-            best, fixed = g, trial
+            best, chosen = g, trial
 
     attempt({i: opts[0] for i, opts in options.items() if opts})
     for group in _exponent_groups(template):
-        attempt({i: options[i][0] for i in group if i not in fixed and options[i]})
+        attempt({i: options[i][0] for i in group if i not in chosen and options.get(i)})
     order = sorted(
-        (i for i in range(p) if options[i]),
+        (i for i in open_ if options[i]),
         key=lambda i: _distance(fit.theta[i], options[i][0], std[i]),
     )
     for i in order:
         for value in options[i]:
-            if i not in fixed:
+            if i not in chosen:
                 attempt({i: value})
-    for i in list(fixed):  # a joint snap may carry one that does not pay for itself
-        fewer = {k: v for k, v in fixed.items() if k != i}
+    for i in [k for k in chosen if k not in fixed]:  # a joint snap may carry a passenger
+        fewer = {k: v for k, v in chosen.items() if k != i}
         g = gain(fewer)
         if g > best:
-            best, fixed = g, fewer
-    if not fixed:
-        return SnapResult(expr_for({}, fit.theta), fit, {})
-    free = np.array([i not in fixed for i in range(p)])
-    start = fit.theta.copy()
-    for i, value in fixed.items():
-        start[i] = float(value)
-    refit = template.fit(X, y, w, start, free, max_nfev=100)
-    if refit is None:  # the snapped formula is not finite on the data: keep the fit
-        return SnapResult(expr_for({}, fit.theta), fit, {})
-    return SnapResult(expr_for(fixed, refit.theta), refit, fixed)
+            best, chosen = g, fewer
+    return chosen, budget
 
 
 def _value_cost(value: sympy.Expr) -> float:

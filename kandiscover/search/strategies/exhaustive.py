@@ -230,16 +230,63 @@ def _exhaustive(
             refine_steps=8,
         )  # fmt: skip
         fits += zip(pairs, coarse, U, strict=False)  # a lucky coarse fit may be the best
-        rel = [
-            f.best.rmse / max(float(t.std()), 1e-300) if f.candidates else math.inf
-            for f, t in zip(coarse, T, strict=False)
-        ]
-        best = np.argsort(rel, kind="stable")[:shortlist].tolist()  # the most promising first
+        rel = _screen_errors(pairs, coarse, U[:, :64], X[:64], y[:64], library)
+        best = _shortlist(pairs, coarse, rel, library, shortlist)
         pairs, U, T = [pairs[i] for i in best], U[best], T[best]
     if time.perf_counter() < deadline or not fits:
         polished = _fit_chunks(U, T, library, deadline, chunk=_FINE_CHUNK, top=2)
         fits += zip(pairs, polished, U, strict=False)
     return _ranked(fits, X, y, library, keep)
+
+
+def _screen_errors(pairs, coarse, U, X, y, library) -> list[float]:
+    """Each screened pair's error on the target itself (not on its transform), per std.
+
+    A transform such as ``y * x**2`` changes the spread of the values it is fitted to, so
+    errors in the transformed space are not comparable between transforms.
+    """
+    scale = max(float(np.std(y)), 1e-300)
+    out = []
+    for (_, tr), fit, u in zip(pairs, coarse, U, strict=False):
+        if not fit.candidates:
+            out.append(math.inf)
+            continue
+        with np.errstate(all="ignore"):
+            pred = tr.undo(X, fit.best.evaluate(u, library).numpy())
+            rmse = float(np.sqrt(np.mean((pred - y) ** 2)))
+        out.append(rmse / scale if math.isfinite(rmse) else math.inf)
+    return out
+
+
+def _shortlist(pairs, coarse, rel: list[float], library, size: int) -> list[int]:
+    """The pairs worth polishing: half the most accurate, half the simplest that fit.
+
+    With noise, hundreds of pairs fit the screen to the noise floor and their order by
+    error alone is chance; so half the places go by a description length on the screen's
+    rows (error in units of the best pair's, plus nodes and constants), which keeps the
+    simple forms among them.
+    """
+    by_error = np.argsort(rel, kind="stable").tolist()
+    finite = [r for r in rel if math.isfinite(r)]
+    if not finite:
+        return by_error[:size]
+    ref = max(min(finite), 1e-12)
+    rows = 64
+    sizes: dict[tuple[str, str], tuple[int, int]] = {}
+    dl = []
+    for (inner, tr), fit, r in zip(pairs, coarse, rel, strict=False):
+        if not math.isfinite(r) or not fit.candidates:
+            dl.append(math.inf)
+            continue
+        key = (fit.best.primitive, tr.name)
+        if key not in sizes:
+            sizes[key] = _template_size(fit.best, tr, library)
+        nodes, constants = sizes[key]
+        size_ = nodes + complexity(inner) - 1
+        dl.append(rows * (r / ref) ** 2 / 2 + size_ + 0.5 * math.log(rows) * constants)
+    by_dl = np.argsort(dl, kind="stable").tolist()
+    half = size // 2
+    return list(dict.fromkeys(by_error[: size - half] + by_dl[:half]))[:size]
 
 
 def _ranked(fits, X, y, library, keep: int) -> list[sympy.Expr]:
