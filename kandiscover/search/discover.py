@@ -206,6 +206,7 @@ def discover(
         arguments, naming the argument.
     """
     t0 = time.perf_counter()
+    _check_parts(library, judge, plan, progress, select_inputs)
     data = check_inputs(X, y, names, sigma, multi_output=True)
     if data.y.ndim == 2:
         k = data.y.shape[1]
@@ -256,7 +257,9 @@ def discover(
     names_kept = [data.names[j] for j in keep]
     reduction = _reduction(_kept_units(units, keep, data.names), target_units, names_kept, root.X)
     tasks = list(plan) if plan is not None else default_plan(root.d, config, reduction)
-    tried, stopped = _run(tasks, train, referee, library, seed, end, t0, time_limit, progress)
+    tried, stopped = _run(
+        tasks, train, referee, library, seed, end, t0, time_limit, progress, model_selection
+    )
     referee = _rejudged(referee, model_selection, judge, t0, time_limit)
     result = result_of(referee, model_selection, data, tried, stopped, t0)
     result.dropped = tuple(data.names[j] for j in dropped)
@@ -306,6 +309,39 @@ def _short(time_limit: float | None) -> bool:
     return time_limit is not None and time_limit < 10
 
 
+def _check_parts(library: Any, judge: Any, plan: Any, progress: Any, select_inputs: Any) -> None:
+    """Type checks of the arguments that configure the search, naming each."""
+    if not isinstance(library, Library):
+        raise TypeError(
+            f"library must be a kandiscover Library (e.g. kd.DEFAULT_LIBRARY), got "
+            f"{type(library).__name__} {library!r:.60}"
+        )
+    if judge is not None and not isinstance(judge, JudgeConfig):
+        raise TypeError(
+            f"judge must be a JudgeConfig or None, got {type(judge).__name__} {judge!r:.60}"
+        )
+    if plan is not None:
+        if isinstance(plan, (str, bytes)) or not isinstance(plan, Sequence):
+            raise TypeError(f"plan must be a sequence of Task, got {type(plan).__name__}")
+        bad = [t for t in plan if not isinstance(t, Task)]
+        if bad:
+            raise TypeError(
+                f"plan must hold Task objects, got {type(bad[0]).__name__} {bad[0]!r:.60}"
+            )
+        if not plan:
+            raise ValueError("plan is empty: give at least one Task, or None for the default")
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            f"progress must be a callable taking a Progress, or None; got "
+            f"{type(progress).__name__} {progress!r:.60}"
+        )
+    if not isinstance(select_inputs, (bool, np.bool_)):
+        raise TypeError(
+            f"select_inputs must be True or False, got {type(select_inputs).__name__} "
+            f"{select_inputs!r:.60}"
+        )
+
+
 def _check_config(config: Any) -> SearchConfig:
     if config is None:
         return SearchConfig()
@@ -317,7 +353,9 @@ def _check_config(config: Any) -> SearchConfig:
     return config
 
 
-def _run(tasks, train, referee: Judge, library, seed, end, t0, time_limit, progress):
+def _run(
+    tasks, train, referee: Judge, library, seed, end, t0, time_limit, progress, selection="best"
+):
     """Run the tasks in order, each with its share of the time; stop at the noise floor."""
     chains: dict[tuple[int, ...], Chain | None] = {}
     ready = []
@@ -344,7 +382,7 @@ def _run(tasks, train, referee: Judge, library, seed, end, t0, time_limit, progr
         tried.append(task.label)
         _search(task, chain, ctx, referee)
         cheap_left = any(t.strategy.cheap for t, _ in ready[i + 1 :])
-        if referee.satisfied() and (not cheap_left or referee.exact()):
+        if referee.satisfied(selection) and (not cheap_left or referee.exact(selection)):
             return tried, "noise floor"
     return tried, "exhausted"
 

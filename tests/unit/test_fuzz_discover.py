@@ -42,6 +42,13 @@ def _data(n=60, d=2, seed=0):
         ({"sigma": -1.0}, ValueError, "sigma .* must be positive and finite"),
         ({"sigma": np.ones(5)}, ValueError, r"sigma must have the shape of y \(60,\)"),
         ({"units": [[1, 0, 0, 0, 0], [0, 1, 0, 0, 0]]}, ValueError, "needs both units"),
+        ({"library": "default"}, TypeError, "library must be a kandiscover Library"),
+        ({"judge": {"alpha": 1}}, TypeError, "judge must be a JudgeConfig or None, got dict"),
+        ({"plan": "lines"}, TypeError, "plan must be a sequence of Task, got str"),
+        ({"plan": [Linear()]}, TypeError, "plan must hold Task objects, got Linear"),
+        ({"plan": []}, ValueError, "plan is empty"),
+        ({"progress": 3}, TypeError, "progress must be a callable taking a Progress"),
+        ({"select_inputs": "yes"}, TypeError, "select_inputs must be True or False, got str"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, error, match):
