@@ -157,6 +157,49 @@ class Assessment:
     approximate: bool
 
 
+def _float_nodes(expr: sympy.Expr) -> int:
+    return sum(isinstance(node, sympy.Float) for node in sympy.preorder_traversal(expr))
+
+
+def fewer_constants(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` without redundant float constants, where taking each sum's first
+    coefficient out of it lets SymPy merge it with a factor outside.
+
+    ``0.9997*k/(0.9997*g - 0.9997)`` has three constants for one degree of freedom; as
+    ``k/(g - 1.0)`` it has one, which snapping can then fix. A sum whose terms do not all
+    carry a float coefficient is left as it is, and so is the formula when nothing merges.
+    """
+
+    def split(add: sympy.Expr):
+        """``(c, add / c)`` with ``c`` the first term's float coefficient, or None."""
+        pairs = [term.as_coeff_Mul() for term in add.args]
+        if not all(isinstance(c, sympy.Float) for c, _ in pairs) or pairs[0][0] == 0:
+            return None
+        lead = pairs[0][0]  # the first term keeps an exact 1 in front of it
+        return lead, sympy.Add(pairs[0][1], *(c / lead * rest for c, rest in pairs[1:]))
+
+    def pulled(node: sympy.Expr) -> sympy.Expr:
+        if not node.args:
+            return node
+        node = node.func(*(pulled(a) for a in node.args))
+        if not isinstance(node, sympy.Mul):
+            return node
+        factors = []
+        for arg in node.args:  # a product's sums give their coefficient to the product
+            base, exp = arg.as_base_exp()
+            parts = split(base) if isinstance(base, sympy.Add) and exp.is_Rational else None
+            if parts is not None and not exp.is_Integer and parts[0] < 0:
+                parts = None  # (a negative number to a fractional power is not real)
+            factors += [arg] if parts is None else [parts[0] ** exp, parts[1] ** exp]
+        return sympy.Mul(*factors)
+
+    try:
+        candidate = pulled(expr)
+    except (TypeError, ValueError, AttributeError):
+        return expr
+    return candidate if _float_nodes(candidate) < _float_nodes(expr) else expr
+
+
 def readable(expr: sympy.Expr, symbols, positive) -> sympy.Expr:
     """Tidy ``expr`` knowing which inputs are positive, in the original (plain) symbols."""
     pos = {s: sympy.Dummy(s.name, positive=True) for s, p in zip(symbols, positive) if p}
@@ -233,7 +276,7 @@ class Judge:
         self._seen.add(key)
         p, tr = self.problem, self.split.train
         X, y, w = p.X[tr], p.y[tr], self.w[tr]
-        template = Template(expr, p.symbols)
+        template = Template(fewer_constants(expr), p.symbols)
         fit = template.fit(X, y, w)
         if fit is None:
             return None

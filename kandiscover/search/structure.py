@@ -14,7 +14,12 @@ Udrescu & Tegmark 2020, and KAN 2.0, Liu et al. 2024):
   ``log|f|`` (a surrogate trained in the log view);
 - **symmetry in a pair**: ``f`` depends on ``x_i - x_j`` (or ``x_i + x_j``, ``x_i x_j``,
   ``x_i / x_j``) only when moving both inputs along that invariant leaves ``f`` unchanged
-  while moving one of them does not.
+  while moving one of them does not;
+- **generalized symmetry (composition)** ``f = F(h(x_i, x_j), rest)``: then the direction
+  of ``f``'s gradient in ``(x_i, x_j)`` is that of ``h``'s, whatever the other inputs
+  (AI Feynman 2.0): the ratio ``df/dx_i / df/dx_j`` of the surrogate (central
+  differences) is matched against the ratios of ``h = x_i^p + c x_j^q`` and
+  ``h = x_i^r x_j`` (small rational powers; ``c`` and ``r`` read off the ratio itself).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import sympy
 import torch
 
 from ..nn.network import KAN
@@ -34,6 +40,7 @@ __all__ = [
     "KAPPA",
     "SplitTest",
     "Surrogate",
+    "compositions",
     "pair_symmetries",
     "separability",
     "train_surrogate",
@@ -158,6 +165,9 @@ class SplitTest:
         ``KAPPA`` surrogate errors: the test passes below it.
     output : str
         The transform of the target the structure is in (``"y"``, ``"y^2"``, ...).
+    form : tuple of float
+        A composition's invariant: ``(p, q, c)`` for ``x_i^p + c x_j^q``, ``(r,)`` for
+        ``x_i^r x_j``.
     """
 
     kind: str
@@ -165,6 +175,7 @@ class SplitTest:
     statistic: float
     threshold: float
     output: str = "y"
+    form: tuple[float, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -178,6 +189,9 @@ class SplitTest:
     def describe(self, names: Sequence[str]) -> str:
         parts = [",".join(names[i] for i in g) for g in self.groups]
         where = f" of {self.output}" if self.output != "y" else ""
+        if self.kind == "composition":
+            ((i, j),) = self.groups
+            where = f" through {composed(self.form, names[i], names[j])}"
         verdict = "passed" if self.passed else "failed"
         return (
             f"{self.kind}{where} [{' | '.join(parts)}]: {self.statistic:.2g} "
@@ -303,3 +317,122 @@ def pair_symmetries(surrogate: Surrogate, X: np.ndarray, *, seed: int = 0) -> li
             threshold = KAPPA * 2 * surrogate.error / change
             out.append(SplitTest(kind, ((i, j),), statistic, threshold))
     return sorted(out, key=lambda t: t.margin)
+
+
+# ------------------------------------------------------------------ compositions
+_POWERS = (1.0, 2.0, -1.0, -2.0, 0.5, -0.5, 3.0)  # of x_i^p + c x_j^q
+_RATIONALS = (2.0, -2.0, 0.5, -0.5, 3.0, -3.0, 1.5, -1.5, 1 / 3, -1 / 3)  # of x_i^r x_j
+# the median |log| mismatch of the gradient ratio accepted: KAPPA * 2 surrogate errors
+# (a derivative of the surrogate is about as good as its values), within these bounds
+_DIRECTION_MIN, _DIRECTION_MAX = 0.02, 0.1
+
+
+def composed(form: Sequence[float], a, b):
+    """The invariant ``h`` of a composition's ``form`` for inputs ``a, b``: arrays, SymPy
+    expressions (exact rational exponents, the coefficient a float), or names (text)."""
+    if isinstance(a, str):
+        return str(composed(form, sympy.Symbol(a), sympy.Symbol(b)))
+    if isinstance(a, sympy.Basic):
+        powers = [sympy.nsimplify(v) for v in form[:2]]
+        if len(form) == 1:
+            return a ** powers[0] * b
+        return a ** powers[0] + sympy.Float(form[2]) * b ** powers[1]
+    if len(form) == 1:
+        return a ** form[0] * b
+    p, q, c = form
+    return a**p + c * b**q
+
+
+def compositions(surrogate: Surrogate, X: np.ndarray, *, seed: int = 0) -> list[SplitTest]:
+    """Pairs of inputs through which ``f`` depends on one function ``h(x_i, x_j)`` only.
+
+    For every pair, the surrogate's gradient ratio ``f_i / f_j`` on random rows is matched
+    against each candidate invariant's; the statistic is the median absolute log mismatch
+    (0 for an exact composition), the threshold ``KAPPA`` twice the surrogate's relative
+    error (between 0.02 and 0.1). Pairs along which the
+    surrogate barely changes are skipped (their ratio is the surrogate's error). The
+    forms that :func:`pair_symmetries` already covers (``x_i +- x_j``, ``x_i x_j``,
+    ``x_i / x_j``) are not repeated. Returns the best form per pair, the clearest first.
+    """
+    rng = np.random.default_rng(seed)
+    rows = X[rng.integers(0, len(X), _PAIRS)]
+    grads = _gradient(surrogate, rows, X)
+    threshold = min(max(KAPPA * 2 * surrogate.relative_error, _DIRECTION_MIN), _DIRECTION_MAX)
+    out = []
+    for i, j in itertools.combinations(range(X.shape[1]), 2):
+        gi, gj = grads[:, i], grads[:, j]
+        noise = 10 * surrogate.error
+        if not (
+            np.median(np.abs(gi)) * np.std(X[:, i]) > noise
+            and np.median(np.abs(gj)) * np.std(X[:, j]) > noise
+        ):
+            continue
+        with np.errstate(all="ignore"):
+            ratio = gi / gj
+        a, b = rows[:, i], rows[:, j]
+        best: tuple[float, tuple[float, ...]] | None = None
+        for form in _candidate_forms(a, b, ratio, X[:, i], X[:, j]):
+            mismatch = _mismatch(form, a, b, ratio)
+            if best is None or mismatch < best[0]:
+                best = (mismatch, form)
+        if best is not None and math.isfinite(best[0]):
+            out.append(SplitTest("composition", ((i, j),), best[0], threshold, form=best[1]))
+    return sorted(out, key=lambda t: t.margin)
+
+
+def _gradient(surrogate: Surrogate, rows: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Central differences of the surrogate at ``rows``, a step of 1e-3 spreads."""
+    out = np.empty_like(rows)
+    for k in range(rows.shape[1]):
+        h = 1e-3 * (float(np.std(X[:, k])) or 1.0)
+        up, down = rows.copy(), rows.copy()
+        up[:, k] += h
+        down[:, k] -= h
+        out[:, k] = (surrogate(up) - surrogate(down)) / (2 * h)
+    return out
+
+
+def _candidate_forms(a, b, ratio, col_a, col_b):
+    """Invariants with their free constant read off the observed ratio (a median)."""
+    positive_a, positive_b = bool(np.all(col_a > 0)), bool(np.all(col_b > 0))
+    nonzero_a, nonzero_b = bool(np.all(col_a != 0)), bool(np.all(col_b != 0))
+    with np.errstate(all="ignore"):
+        for p in _POWERS:
+            if not _allowed(p, positive_a, nonzero_a):
+                continue
+            for q in _POWERS:
+                if not _allowed(q, positive_b, nonzero_b) or (p == 1 and q == 1):
+                    continue
+                # h = a^p + c b^q: ratio = p a^(p-1) / (c q b^(q-1))
+                implied = p * a ** (p - 1) / (q * b ** (q - 1) * ratio)
+                c = float(np.median(implied[np.isfinite(implied)])) if implied.size else 0.0
+                if math.isfinite(c) and c != 0:
+                    yield (p, q, c)
+        if positive_a and positive_b:
+            # h = a^r b: ratio = r b / a
+            r = float(np.median(ratio * a / b))
+            if math.isfinite(r) and r != 0:
+                snapped = min(_RATIONALS, key=lambda v: abs(v - r))
+                if abs(snapped - r) <= 0.05 * abs(snapped) and snapped not in (1.0, -1.0):
+                    yield (snapped,)
+
+
+def _allowed(p: float, positive: bool, nonzero: bool) -> bool:
+    if p != int(p):
+        return positive
+    return p > 0 or nonzero
+
+
+def _mismatch(form, a, b, ratio) -> float:
+    with np.errstate(all="ignore"):
+        if len(form) == 1:
+            predicted = form[0] * b / a
+        else:
+            p, q, c = form
+            predicted = p * a ** (p - 1) / (c * q * b ** (q - 1))
+        log_gap = np.abs(np.log(np.abs(predicted / ratio)))
+        same_sign = np.sign(predicted) == np.sign(ratio)
+    if np.mean(same_sign) < 0.95:
+        return math.inf
+    gap = log_gap[same_sign & np.isfinite(log_gap)]
+    return float(np.median(gap)) if gap.size else math.inf

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sympy
 
-from kandiscover.search.judge import Judge, JudgeConfig
+from kandiscover.search.judge import Judge, JudgeConfig, fewer_constants
 from kandiscover.search.noise import NoiseEstimate, estimate_noise
 from kandiscover.search.problem import Problem, make_split
 
@@ -179,3 +179,21 @@ def test_unusable_formulas_are_refused():
     assert judge.submit(m * v**2 / r, "again") is None  # scored once
     with pytest.raises(ValueError, match="alpha"):
         JudgeConfig(alpha=-1)
+
+
+def test_redundant_constants_merge_before_the_fit():
+    k, v, g, x = sympy.symbols("k v g x")
+    F = sympy.Float
+    redundant = F(0.9997) * k * v / (F(0.9997) * g - F(0.99971))
+    merged = fewer_constants(redundant)
+    assert sum(isinstance(a, sympy.Float) for a in sympy.preorder_traversal(merged)) == 2
+    point = {k: 1.3, v: 0.7, g: 2.9}
+    assert math.isclose(float(merged.subs(point)), float(redundant.subs(point)), rel_tol=1e-12)
+    # no redundancy: the formula is kept as it is
+    assert fewer_constants(F(2.5) * x + F(0.7)) == F(2.5) * x + F(0.7)
+    assert fewer_constants((F(2.0) * x + F(4.0)) * sympy.exp(F(0.5) * x)) == (
+        (F(2.0) * x + F(4.0)) * sympy.exp(F(0.5) * x)
+    )
+    # never a complex number from a negative coefficient under a root
+    root = F(2.0) * sympy.sqrt(F(-1.0) + F(3.0) * x)
+    assert not fewer_constants(root).has(sympy.I)

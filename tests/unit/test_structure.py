@@ -18,6 +18,8 @@ from kandiscover.search.strategies.decompose import (
 )
 from kandiscover.search.structure import (
     SplitTest,
+    composed,
+    compositions,
     pair_symmetries,
     separability,
     train_surrogate,
@@ -117,6 +119,71 @@ def test_a_symmetry_is_found_on_a_surrogate_of_noisy_data():
     tests = pair_symmetries(surrogate, X)
     best = min((t for t in tests if t.kind == "difference"), key=lambda t: t.statistic)
     assert best.groups == ((0, 1),)
+
+
+# --- generalized symmetry (composition) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("law", "form"),
+    [
+        (lambda X: np.exp(-(X[:, 0] ** 2 + X[:, 1] ** 2) / 5) * X[:, 2], (2.0, 2.0, 1.0)),
+        (lambda X: 1 / (1 / X[:, 0] + 1 / X[:, 1]) + X[:, 2], (-1.0, -1.0, 1.0)),
+        (lambda X: np.sqrt(X[:, 0] + 2.5 * X[:, 1] ** 2) * X[:, 2], (1.0, 2.0, 2.5)),
+        (lambda X: np.sin(X[:, 0] ** 2 * X[:, 1] / 5) * X[:, 2], (2.0,)),
+    ],
+)
+def test_a_composition_is_found_with_its_invariant(law, form):
+    X = _data(3)
+    tests = compositions(Exact(law), X)
+    best = tests[0]
+    assert best.passed and best.groups == ((0, 1),)
+    np.testing.assert_allclose(best.form, form, rtol=1e-5)
+    assert all(not t.passed for t in tests[1:])  # (x_i, x_3) is no composition
+
+
+def test_no_composition_is_claimed_for_a_coupled_law():
+    X = _data(3)
+    law = Exact(lambda X: np.sin(X[:, 0] * X[:, 1] + X[:, 1] ** 2) * X[:, 2] + X[:, 0] ** 2)
+    assert not any(t.passed for t in compositions(law, X))
+
+
+def test_a_composition_is_found_on_a_surrogate_of_noisy_data():
+    X = _data(3, n=600, seed=1)
+    rng = np.random.default_rng(2)
+    y = np.sqrt(X[:, 0] ** 2 + X[:, 1] ** 2) * X[:, 2]
+    y = y + 0.01 * np.std(y) * rng.standard_normal(len(y))
+    surrogate = train_surrogate(X, y, seed=0, time_limit=5)
+    best = compositions(surrogate, X)[0]
+    assert best.passed and best.groups == ((0, 1),)
+    assert best.form[:2] == (2.0, 2.0) and abs(best.form[2] - 1) < 0.05
+
+
+def test_a_composition_names_its_invariant():
+    a, b = sympy.symbols("a b")
+    assert composed((2.0, 2.0, 1.0), a, b) == a**2 + 1.0 * b**2
+    assert composed((0.5,), a, b) == sympy.sqrt(a) * b
+    test = SplitTest("composition", ((0, 1),), 0.001, 0.02, form=(-1.0, -1.0, 1.0))
+    assert test.describe(["a", "b"]).startswith("composition through 1.0/b + 1/a [a,b]")
+
+
+@pytest.mark.slow
+def test_decompose_replaces_a_composed_pair_by_its_invariant():
+    rng = np.random.default_rng(6)
+    X = rng.uniform(1, 3, size=(600, 3))
+    y = X[:, 2] / (X[:, 0] ** 2 + X[:, 1] ** 2 + X[:, 2])
+    symbols = sympy.symbols("a b c")
+    ctx = Context(deadline=time.perf_counter() + 30)
+    found = []
+    for proposal in Decompose().propose(Problem(X, y, symbols), ctx):
+        residual = float(
+            np.max(np.abs(sympy.lambdify(symbols, proposal.expr)(*X.T) - y)) / np.std(y)
+        )
+        found.append((residual, proposal))
+    assert found
+    residual, best = min(found, key=lambda t: t[0])
+    assert residual < 1e-2, best.expr
+    assert isinstance(best.model, Tree) and best.model.tests[0].kind == "composition"
 
 
 # --- recombination -----------------------------------------------------------------------

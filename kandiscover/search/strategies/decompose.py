@@ -1,7 +1,8 @@
 """Structure discovery: split a law into smaller laws, solve those, recombine.
 
 A KAN surrogate of the data (:mod:`kandiscover.search.structure`) says where the law
-splits: a pair of inputs that enters only as a difference, sum, product or ratio (the
+splits: a pair of inputs that enters only as a difference, sum, product or ratio, or
+through one function of the two (a composition, ``x^2 + y^2`` or ``1/x + 1/y``; the
 pair becomes one new input; the data stay exact), or two groups of inputs that are
 additively (or, in the log view, multiplicatively) separable, possibly after a transform
 of the target (the surrogate gives each group's part on the data's rows, the other group
@@ -26,7 +27,15 @@ import sympy
 from ..judge import Judge, JudgeConfig
 from ..noise import estimate_noise
 from ..problem import Problem, make_split
-from ..structure import SplitTest, Surrogate, pair_symmetries, separability, train_surrogate
+from ..structure import (
+    SplitTest,
+    Surrogate,
+    composed,
+    compositions,
+    pair_symmetries,
+    separability,
+    train_surrogate,
+)
 from ..views import Chain, Log, Scale
 from .base import Context, Proposal, Strategy
 from .exhaustive import Exhaustive
@@ -126,12 +135,16 @@ class _Solver:
         budget = min(3.0, max(self._left(deadline) / 4, 0.2))
         raw = train_surrogate(problem.X, problem.y, seed=seed, time_limit=budget)
         surrogates = [raw]
-        if np.all(problem.y > 0) or np.all(problem.y < 0):  # the log view: often smoother
+        one_sign = bool(np.all(problem.y > 0) or np.all(problem.y < 0))
+
+        def add_log_view() -> None:  # often smoother; needed for the product separations
             logy = np.log(np.abs(problem.y))
             surrogates.append(train_surrogate(problem.X, logy, seed=seed, time_limit=budget))
-        symmetric = _disjoint(
-            _clearest(pair_symmetries(s, problem.X, seed=seed) for s in surrogates)
-        )
+
+        symmetric = self._symmetric(problem, surrogates, seed)
+        if not symmetric and one_sign:  # the log view may show what the raw one does not
+            add_log_view()
+            symmetric = self._symmetric(problem, surrogates, seed)
         if symmetric:  # every disjoint pair at once: the data stay exact
             found = False
             for expr, tree in self._symmetries(problem, symmetric, depth, deadline):
@@ -139,6 +152,8 @@ class _Solver:
                 yield expr, tree
             if found:
                 return
+        if one_sign and len(surrogates) == 1 and self._left(deadline) > 0:
+            add_log_view()
         outputs = ("y", "y^2", "1/y", "sqrt(y)")
         tests = [(t, raw) for t in separability(raw, problem.X, seed=seed, outputs=outputs)]
         if len(surrogates) > 1:
@@ -150,6 +165,14 @@ class _Solver:
             if self._left(deadline) <= 0:
                 return
             yield from self._separate(problem, test, surrogate, depth, deadline)
+
+    @staticmethod
+    def _symmetric(problem: Problem, surrogates: list[Surrogate], seed: int) -> list[SplitTest]:
+        """The disjoint symmetric pairs and compositions the surrogates show."""
+        return _disjoint(
+            _clearest(pair_symmetries(s, problem.X, seed=seed) for s in surrogates)
+            + _passed(compositions(s, problem.X, seed=seed) for s in surrogates)
+        )
 
     def _separate(self, problem, test: SplitTest, surrogate: Surrogate, depth: int, deadline):
         """Solve one group on the surrogate's values (the other group held at a reference
@@ -198,9 +221,9 @@ class _Solver:
             a, b = problem.symbols[i], problem.symbols[j]
             u = sympy.Symbol(_fresh("u", taken))
             taken.add(u.name)
-            combined = _INVARIANTS[test.kind](a, b)
+            combined = _invariant(test, a, b)
             with np.errstate(all="ignore"):
-                column = _INVARIANTS[test.kind](problem.X[:, i], problem.X[:, j])
+                column = _invariant(test, problem.X[:, i], problem.X[:, j])
             if not np.all(np.isfinite(column)):
                 return
             columns.append(column)
@@ -262,6 +285,23 @@ _INVARIANTS = {
 }
 
 
+def _invariant(test: SplitTest, a, b):
+    """The new input that replaces a symmetric pair (symbols or columns)."""
+    if test.kind == "composition":
+        return composed(test.form, a, b)
+    return _INVARIANTS[test.kind](a, b)
+
+
+def _passed(groups) -> list[SplitTest]:
+    """The compositions that passed, per pair the clearest over the surrogates."""
+    best: dict[tuple, SplitTest] = {}
+    for tests in groups:
+        for t in tests:
+            if t.passed and (t.groups not in best or t.statistic < best[t.groups].statistic):
+                best[t.groups] = t
+    return list(best.values())
+
+
 def _clearest(groups) -> list[SplitTest]:
     """The pair symmetries that stand out: per pair and kind the surrogate that saw it
     best, kept when its statistic is small both absolutely and against the median of all
@@ -280,9 +320,9 @@ def _clearest(groups) -> list[SplitTest]:
 
 
 def _disjoint(tests) -> list[SplitTest]:
-    """The clearest symmetric pairs that share no input."""
+    """The clearest symmetric pairs that share no input (the simple symmetries first)."""
     chosen, used = [], set()
-    for test in sorted(tests, key=lambda t: t.statistic):
+    for test in sorted(tests, key=lambda t: (t.kind == "composition", t.statistic)):
         ((i, j),) = test.groups
         if i not in used and j not in used:
             chosen.append(test)

@@ -315,7 +315,11 @@ def _ranked(fits, X, y, library, keep: int) -> list[sympy.Expr]:
     dl = [n * (r / ref) ** 2 / 2 + size + 0.5 * math.log(n) * k for size, k, r, _ in scored]
     by_dl = np.argsort(dl, kind="stable").tolist()
     by_error = np.argsort([s[2] for s in scored], kind="stable").tolist()
-    chosen = list(dict.fromkeys(by_dl[:keep] + by_error[:3]))
+    # with noise, the errors of many formulas differ by less than chance (the RMSE of n
+    # rows scatters by about 1/sqrt(2n) of itself): among those, the simplest go first
+    tied = [i for i, s in enumerate(scored) if s[2] <= ref * (1 + 2 / math.sqrt(2 * n))]
+    by_size = sorted(tied, key=lambda i: (scored[i][0] + 0.5 * math.log(n) * scored[i][1], i))
+    chosen = list(dict.fromkeys(by_size[: max(keep // 2, 1)] + by_dl[:keep] + by_error[:3]))
     out = []
     for i in chosen:
         cand, inner, tr = scored[i][3]

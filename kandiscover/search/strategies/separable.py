@@ -54,11 +54,11 @@ class Separable(Strategy):
         model, X, _, mu, sd, _, _ = trained_network(bound.problem, (), ctx.seed, self.config, ctx)
         kept = problem.rows(np.flatnonzero(np.sign(problem.y) == np.sign(np.median(problem.y))))
         sign = float(np.sign(np.median(problem.y)))  # the view's sign: the majority's
-        for expr in product_formulas(
-            model, kept.positive, sign, mu, sd, problem.symbols, X, ctx.library
+        for k, expr in enumerate(
+            product_formulas(model, kept.positive, sign, mu, sd, problem.symbols, X, ctx.library)
         ):
-            if ctx.expired():
-                return
+            if k >= 1 and ctx.expired():
+                return  # (the best product is proposed even when time is up)
             yield Proposal(expr, self.name)
 
 
@@ -102,13 +102,38 @@ def product_formulas(
     list of sympy.Expr
         Formulas in the original variables (constants not yet refit).
     """
-    if len(model.layers) != 1:
+    factors_ = _factors(model, logged, sign, mu, sd, X_view)
+    if factors_ is None:
         return []
+    live, xs, hs, const = factors_
+    fits = fit_edges(torch.stack(xs), torch.stack(hs), library, top=max(top + 1, _SHORTLIST))
+    factors = [
+        [c.to_sympy(symbols[model.input_index[i]], library) for c in f.candidates]
+        for i, f in zip(live, fits, strict=True)
+    ]
+    best = [f[0] for f in factors]
+    out = [const * sympy.Mul(*best)]
+    # the network's edges are approximations: a factor's best fit may be a near-line
+    # (29 sqrt(94 - 0.12 u) - 284) where a line fits as well; so the product of the
+    # simplest adequate fits of every factor is proposed too (the judge refits on the data)
+    simplest = [c.to_sympy(symbols[model.input_index[i]], library) for i, c in
+                zip(live, (_simplest_adequate(f) for f in fits), strict=True)]  # fmt: skip
+    out.append(const * sympy.Mul(*simplest))
+    for k, options in enumerate(factors):
+        for alt in options[1:top]:
+            out.append(const * sympy.Mul(*best[:k], alt, *best[k + 1 :]))
+    return list(dict.fromkeys(out))
+
+
+def _factors(model: KAN, logged, sign: float, mu: float, sd: float, X_view: np.ndarray):
+    """The live inputs, each one's samples and factor values, and the constant in front."""
+    if len(model.layers) != 1:
+        return None
     layer = model.layers[0]
     z, values = edge_samples(model, X_view)[0]
     live = [i for i in range(layer.n_in) if layer.mask[0, i] > 0]
     if not live:
-        return []
+        return None
     xs, hs = [], []
     for i in live:
         col = model.input_index[i]
@@ -116,16 +141,17 @@ def product_formulas(
         g = sd * values[:, 0, i]
         xs.append(u)
         hs.append(torch.exp(g - g.mean()))  # a factor, scaled to be near 1
-    fits = fit_edges(torch.stack(xs), torch.stack(hs), library, top=top + 1)
     const = sympy.Integer(int(sign)) * sympy.exp(sympy.Float(mu + sd * float(layer.bias[0])))
     const *= sympy.exp(sympy.Float(sum(float((sd * values[:, 0, i]).mean()) for i in live)))
-    factors = [
-        [c.to_sympy(symbols[model.input_index[i]], library) for c in f.candidates]
-        for i, f in zip(live, fits, strict=True)
-    ]
-    best = [f[0] for f in factors]
-    out = [const * sympy.Mul(*best)]
-    for k, options in enumerate(factors):
-        for alt in options[1:top]:
-            out.append(const * sympy.Mul(*best[:k], alt, *best[k + 1 :]))
-    return out
+    return live, xs, hs, const
+
+
+_SHORTLIST = 6  # candidates fitted per factor
+_ADEQUATE = 1e-4  # unexplained variance a network edge's own error can account for
+
+
+def _simplest_adequate(fit):
+    """The simplest candidate whose fit is about as good as the best's."""
+    worst = 1.0 - (4.0 * (1.0 - fit.best.r2) + _ADEQUATE)
+    adequate = [c for c in fit.candidates if c.r2 >= worst]
+    return min(adequate, key=lambda c: (c.complexity, c.score))

@@ -31,6 +31,7 @@ __all__ = ["SparseTerms", "term_library"]
 _MAX_TERMS_IN_LIBRARY = 4000
 _MAX_DIVIDED = 5  # the target is divided by each input only for problems this small
 _DENOMINATORS = 80  # terms a rational model's denominator may be made of
+_PAST_DEADLINE = 2  # models proposed although the deadline has passed: the work is done
 
 
 def _unary(x: sympy.Symbol, column: np.ndarray) -> list[sympy.Expr]:
@@ -191,9 +192,9 @@ class SparseTerms(Strategy):
                         models.append((error, len(chosen), back(body), name))
         if "rational" in self.transforms and not ctx.expired():
             models += _rational_models(problem, libraries[-1], self.max_terms, ctx)
-        for _, _, expr, name in _ranked(models, problem.n, self.keep):
-            if ctx.expired():
-                return
+        for k, (_, _, expr, name) in enumerate(_ranked(models, problem.n, self.keep)):
+            if k >= _PAST_DEADLINE and ctx.expired():
+                return  # (the most promising are proposed even when time is up)
             yield Proposal(expr, f"{self.name}:{name}")
 
 
