@@ -268,9 +268,13 @@ class TargetTransform(View):
 
 
 def target_transforms(
-    y: np.ndarray, symbols: Sequence[sympy.Symbol], powers: Sequence[int]
+    y: np.ndarray,
+    symbols: Sequence[sympy.Symbol],
+    powers: Sequence[int],
+    reciprocal: bool = False,
 ) -> list[TargetTransform]:
-    """``y``, ``y / x_j^p`` for the given powers; ``log|y|`` and ``y^2`` for a one-sign ``y``."""
+    """``y``, ``y / x_j^p`` for the given powers; ``log|y|`` and ``y^2`` for a one-sign
+    ``y``, and with ``reciprocal`` also ``1/y`` and ``1/y^2``."""
     out = [TargetTransform("y", lambda X, y: y, lambda e: e, lambda X, t: t)]
     for j, s in enumerate(symbols):
         for p in powers:
@@ -300,6 +304,19 @@ def target_transforms(
                 lambda X, t: sign * np.sqrt(t),
             )
         )
+        if reciprocal:  # laws that are simple for 1/y (lenses, resistors in parallel)
+            # or 1/y^2 (1/sqrt(1 - v^2/c^2))
+            out.append(
+                TargetTransform("1/y", lambda X, y: 1 / y, lambda e: 1 / e, lambda X, t: 1 / t)
+            )
+            out.append(
+                TargetTransform(
+                    "1/y^2",
+                    lambda X, y: y**-2.0,
+                    lambda e: sympy.Integer(int(sign)) / sympy.sqrt(e),
+                    lambda X, t: sign / np.sqrt(t),
+                )
+            )
     return out
 
 

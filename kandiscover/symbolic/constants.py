@@ -28,6 +28,7 @@ _BASES = (
     (1 / sympy.pi**2, 3, 4, 12),
     (1 / sympy.pi**3, 4, 4, 12),
     (1 / sympy.sqrt(2 * sympy.pi), 3, 4, 12),
+    (sympy.sqrt(2 * sympy.pi), 3, 4, 12),  # (the reciprocal too: 1/(sqrt(2 pi) sigma))
     (sympy.sqrt(2), 2, 4, 12),
     (sympy.sqrt(3), 2, 4, 12),
     (sympy.E, 2, 4, 12),
@@ -40,8 +41,8 @@ def snap_float(value: float, rtol: float = 1e-6, atol: float = 1e-12) -> sympy.E
 
     Candidates are ``0`` (when ``|value| <= atol``), integers, fractions ``p/q`` with
     ``q <= 12``, ``p*pi/q`` and ``p/(q*pi)`` with ``q <= 12, |p| <= 24``, and ``p/q``
-    times ``sqrt(2)``, ``sqrt(3)``, ``e``, ``1/sqrt(2*pi)``, ``pi**2``, ``1/pi**2`` or
-    ``1/pi**3`` with ``q <= 4, |p| <= 12``.
+    times ``sqrt(2)``, ``sqrt(3)``, ``e``, ``1/sqrt(2*pi)``, ``sqrt(2*pi)``, ``pi**2``,
+    ``1/pi**2`` or ``1/pi**3`` with ``q <= 4, |p| <= 12``.
     Simplest means smallest denominator plus a cost for the irrational factor; ties go to
     the closest.
 

@@ -20,6 +20,7 @@ and decides.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -145,7 +146,7 @@ def univariate_formulas(
         Formulas with float constants (the judge refits and snaps them).
     """
     X = np.asarray(x, float).reshape(-1, 1)
-    transforms = target_transforms(np.asarray(y, float), [symbol], (1, -1, 2, -2))
+    transforms = target_transforms(np.asarray(y, float), [symbol], (1, -1, 2, -2), True)
     return _exhaustive(
         X, y, [symbol], _inners(symbol), transforms, library, max_rows, keep, seed, deadline
     )
@@ -286,7 +287,10 @@ def _shortlist(pairs, coarse, rel: list[float], library, size: int) -> list[int]
         dl.append(rows * (r / ref) ** 2 / 2 + size_ + 0.5 * math.log(rows) * constants)
     by_dl = np.argsort(dl, kind="stable").tolist()
     half = size // 2
-    return list(dict.fromkeys(by_error[: size - half] + by_dl[:half]))[:size]
+    # in turns, so that a deadline that stops the polishing cuts both lists alike
+    turns = [i for pair in itertools.zip_longest(by_error[: size - half], by_dl[:half])
+             for i in pair if i is not None]  # fmt: skip
+    return list(dict.fromkeys(turns))[:size]
 
 
 def _ranked(fits, X, y, library, keep: int) -> list[sympy.Expr]:
