@@ -173,10 +173,16 @@ def fewer_constants(expr: sympy.Expr) -> sympy.Expr:
     def split(add: sympy.Expr):
         """``(c, add / c)`` with ``c`` the first term's float coefficient, or None."""
         pairs = [term.as_coeff_Mul() for term in add.args]
-        if not all(isinstance(c, sympy.Float) for c, _ in pairs) or pairs[0][0] == 0:
+        if not all(isinstance(c, sympy.Float) for c, _ in pairs):
             return None
-        lead = pairs[0][0]  # the first term keeps an exact 1 in front of it
-        return lead, sympy.Add(pairs[0][1], *(c / lead * rest for c, rest in pairs[1:]))
+        # the largest coefficient comes out (a tiny one would make the others huge); its
+        # term keeps an exact 1 in front of it
+        k = max(range(len(pairs)), key=lambda i: abs(float(pairs[i][0])))
+        lead = pairs[k][0]
+        if lead == 0:
+            return None
+        rest = [c / lead * term for i, (c, term) in enumerate(pairs) if i != k]
+        return lead, sympy.Add(pairs[k][1], *rest)
 
     def pulled(node: sympy.Expr) -> sympy.Expr:
         if not node.args:

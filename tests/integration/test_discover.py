@@ -35,6 +35,19 @@ def test_recovers_the_kan_paper_flagship_from_a_dataframe():
     assert "e^{" in result.latex
 
 
+@pytest.mark.parametrize("noise", [0.01, 0.05])
+def test_a_simple_law_from_noisy_data_is_the_law_and_found_early(noise):
+    # the README's first example: 500 rows, relative noise, no units
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 5, size=(500, 3))
+    F = X[:, 0] * X[:, 1] ** 2 / X[:, 2] * (1 + noise * rng.standard_normal(500))
+    result = kd.discover(X, F, names=["m", "v", "r"], time_limit=20)
+    m, v, r = sympy.symbols("m v r")
+    assert sympy.simplify(result.formula - m * v**2 / r) == 0, result.formula
+    assert result.stopped == "noise floor"  # it knew it was done (not the time limit)
+    assert not result.approximate
+
+
 def test_time_limit_is_honoured_and_bad_input_is_named():
     rng = np.random.default_rng(1)
     X = rng.uniform(1, 2, size=(200, 3))

@@ -194,6 +194,11 @@ def test_redundant_constants_merge_before_the_fit():
     assert fewer_constants((F(2.0) * x + F(4.0)) * sympy.exp(F(0.5) * x)) == (
         (F(2.0) * x + F(4.0)) * sympy.exp(F(0.5) * x)
     )
+    # the largest coefficient comes out: a negligible one does not blow the others up
+    c, v = sympy.symbols("c v")
+    tiny = F(2.0) * c * (F(1e-15) + F(1.0) / sympy.sqrt(1 - v**2))
+    out = fewer_constants(tiny)
+    assert max(abs(float(a)) for a in out.atoms(sympy.Float)) < 10, out
     # never a complex number from a negative coefficient under a root
     root = F(2.0) * sympy.sqrt(F(-1.0) + F(3.0) * x)
     assert not fewer_constants(root).has(sympy.I)

@@ -44,6 +44,17 @@ def _data(d, n=400, seed=0, low=1.0, high=3.0):
     return np.random.default_rng(seed).uniform(low, high, size=(n, d))
 
 
+def _best_decomposition(X, y, symbols, seconds=30):
+    """The proposal of Decompose closest to the data, with its largest relative error."""
+    ctx = Context(deadline=time.perf_counter() + seconds)
+    found = []
+    for proposal in Decompose().propose(Problem(X, y, symbols), ctx):
+        predicted = sympy.lambdify(symbols, proposal.expr)(*X.T)
+        found.append((float(np.max(np.abs(predicted - y)) / np.std(y)), proposal))
+    assert found, "Decompose proposed nothing"
+    return min(found, key=lambda t: t[0])
+
+
 def _first(tests, kind, groups=None, output="y"):
     for t in tests:
         if t.kind == kind and t.output == output and (groups is None or t.groups == groups):
@@ -172,16 +183,7 @@ def test_decompose_replaces_a_composed_pair_by_its_invariant():
     rng = np.random.default_rng(6)
     X = rng.uniform(1, 3, size=(600, 3))
     y = X[:, 2] / (X[:, 0] ** 2 + X[:, 1] ** 2 + X[:, 2])
-    symbols = sympy.symbols("a b c")
-    ctx = Context(deadline=time.perf_counter() + 30)
-    found = []
-    for proposal in Decompose().propose(Problem(X, y, symbols), ctx):
-        residual = float(
-            np.max(np.abs(sympy.lambdify(symbols, proposal.expr)(*X.T) - y)) / np.std(y)
-        )
-        found.append((residual, proposal))
-    assert found
-    residual, best = min(found, key=lambda t: t[0])
+    residual, best = _best_decomposition(X, y, sympy.symbols("a b c"))
     assert residual < 1e-2, best.expr
     assert isinstance(best.model, Tree) and best.model.tests[0].kind == "composition"
 
@@ -218,16 +220,7 @@ def test_decompose_recovers_a_distance_law_by_two_differences():
     rng = np.random.default_rng(5)
     X = rng.uniform(1, 5, size=(600, 4))
     y = np.sqrt((X[:, 0] - X[:, 1]) ** 2 + (X[:, 2] - X[:, 3]) ** 2)
-    symbols = sympy.symbols("x1 x2 y1 y2")
-    ctx = Context(deadline=time.perf_counter() + 30)
-    found = []
-    for proposal in Decompose().propose(Problem(X, y, symbols), ctx):
-        residual = float(
-            np.max(np.abs(sympy.lambdify(symbols, proposal.expr)(*X.T) - y)) / np.std(y)
-        )
-        found.append((residual, proposal))
-    assert found
-    residual, best = min(found, key=lambda t: t[0])
+    residual, best = _best_decomposition(X, y, sympy.symbols("x1 x2 y1 y2"))
     assert residual < 1e-2, best.expr
     assert isinstance(best.model, Tree) and best.model.tests[0].kind == "difference"
 
