@@ -138,7 +138,7 @@ def evaluate_equation(
         "noise": float(noise),
         "formula": to_sympy_string(res.formula),
         "truth": to_sympy_string(eq.expr),
-        "symbolic_solution": bool(symbolic_solution(res.formula, eq.expr)),
+        "symbolic_solution": bool(symbolic_solution(res.formula, eq.expr, ranges=_ranges(eq))),
         "accuracy_solution": bool(accuracy_solution(ds.y_test, pred)),
         "r2_test": _finite_or_none(r2_score(ds.y_test, pred)) if finite else None,
         "seconds": float(res.seconds),
@@ -149,6 +149,11 @@ def evaluate_equation(
         "approximate": bool(res.approximate),
         "decomposition": None if res.decomposition is None else str(res.decomposition),
     }
+
+
+def _ranges(eq) -> dict[str, tuple[float, float]]:
+    """The sampling range of every variable of a catalogue equation (for the judge)."""
+    return {v.name: (v.low, v.high) for v in eq.variables}
 
 
 def _finite_or_none(value: float) -> float | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import sympy
@@ -64,14 +65,19 @@ def snap_model(expr: sympy.Expr, rtol: float = 1e-3) -> sympy.Expr:
     """Replace every float of ``expr`` by :func:`snap_float` of it where one exists."""
     mapping = {}
     for f in expr.atoms(sympy.Float):
-        nice = snap_float(float(f), rtol=rtol)
+        # no absolute tolerance: 1.98e-25 (h c in J m) is a constant, not a zero
+        nice = snap_float(float(f), rtol=rtol, atol=0.0)
         if nice is not None:
             mapping[f] = nice
     return expr.xreplace(mapping)
 
 
-def _numeric_constancy(expr: sympy.Expr, symbols: list, rng: np.random.Generator) -> bool | None:
-    """Whether ``expr`` is constant on random points; ``None`` if it cannot be evaluated."""
+def _numeric_constancy(
+    expr: sympy.Expr, symbols: list, rng: np.random.Generator, bounds: np.ndarray | None = None
+) -> bool | None:
+    """Whether ``expr`` is constant on random points; ``None`` if it cannot be evaluated.
+
+    ``bounds`` (one ``(low, high)`` row per symbol): the points are drawn there first."""
     if not symbols:
         return True
     dummies = [sympy.Dummy() for _ in symbols]  # names like "exp" cannot clash
@@ -79,6 +85,8 @@ def _numeric_constancy(expr: sympy.Expr, symbols: list, rng: np.random.Generator
     # real points first; then the same points as complex numbers, so that sqrt or log of
     # a negative value continues analytically instead of giving NaN on both sides
     ranges = ((0.5, 2.0, float), (0.1, 0.9, float), (-2.0, 2.0, float), (0.5, 2.0, complex))
+    if bounds is not None:  # inside the data's ranges (as real and as complex numbers)
+        ranges = ((bounds[:, :1], bounds[:, 1:], float), (bounds[:, :1], bounds[:, 1:], complex))
     for low, high, kind in ranges:
         pts = rng.uniform(low, high, size=(len(symbols), _N_POINTS)).astype(kind)
         with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -108,6 +116,7 @@ def symbolic_solution(
     *,
     max_ops: int = 80,
     seed: int = 0,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> bool:
     """SRBench symbolic-solution test.
 
@@ -122,6 +131,11 @@ def symbolic_solution(
         Larger expressions skip ``simplify`` and are judged numerically.
     seed : int
         Seed of the random evaluation points.
+    ranges : mapping of name to (low, high), optional
+        Where the variables live (the data's ranges). The numeric test then draws its
+        points there, so that a term of ``1.4e-23 * N`` with ``N ~ 1e23`` is not taken
+        for a negligible one (at unit points it is); without ranges the points lie
+        around 1.
 
     Returns
     -------
@@ -152,7 +166,13 @@ def symbolic_solution(
     if model == 0 or truth == 0:
         return bool(model == truth)
     diff, ratio = truth - model, model / truth
-    numeric = [_numeric_constancy(e, symbols, rng) for e in (diff, ratio)]
+    bounds = None
+    if ranges is not None:
+        missing = [str(v) for v in symbols if str(v) not in ranges]
+        if missing:
+            raise ValueError(f"ranges must give every variable's range; missing {missing}")
+        bounds = np.array([[float(ranges[str(v)][0]), float(ranges[str(v)][1])] for v in symbols])
+    numeric = [_numeric_constancy(e, symbols, rng, bounds) for e in (diff, ratio)]
     if None not in numeric or sympy.count_ops(model) + sympy.count_ops(truth) > max_ops:
         # decided on random points in three ranges (1e-8 relative); simplify, which can
         # run for minutes on trigonometric expressions, is kept for undecided cases

@@ -85,3 +85,18 @@ def test_formulas_undefined_on_real_points_are_decided_numerically(monkeypatch):
     truth = sympy.sqrt(x**2 / c**2 - 10)
     assert symbolic_solution(sympy.Float(3.0) * sympy.sqrt(x**2 / c**2 - 10), truth)
     assert not symbolic_solution(sympy.sqrt(x**2 / c**2 - 9), truth)
+
+
+def test_si_magnitudes_are_judged_in_the_data_ranges():
+    lam, N, T, V = sympy.symbols("lam N T V")
+    ranges = {"lam": (4e-7, 7e-7), "N": (1e22, 1e24), "T": (200.0, 400.0), "V": (1e-3, 1e-1)}
+    # a tiny constant is a constant, not a zero
+    assert symbolic_solution(sympy.Float(1.982e-25) / lam, sympy.Float(1.986e-25) / lam)
+    # at unit points 1.4e-23 * N * T / V is negligible next to an offset; in the data's
+    # ranges it is the law, and the offset model is no solution
+    offset = sympy.Float(1.3625e-23) * N * T / V + sympy.Float(1309.6)
+    truth = sympy.Float(1.381e-23) * N * T / V
+    assert not symbolic_solution(offset, truth, ranges=ranges)
+    assert symbolic_solution(sympy.Float(1.3807e-23) * N * T / V, truth, ranges=ranges)
+    with pytest.raises(ValueError, match="missing"):
+        symbolic_solution(offset, truth, ranges={"N": (1.0, 2.0)})
