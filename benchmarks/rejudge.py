@@ -5,9 +5,10 @@ Usage::
     python benchmarks/rejudge.py benchmarks/results/realistic_n40.jsonl [--suite realistic]
 
 Each record's ``formula`` is parsed (safely) and compared with its equation's truth by
-:func:`kandiscover.symbolic.equivalence.symbolic_solution`, in the catalogue's variable
-ranges; the file is rewritten with the new ``symbolic_solution`` and the records whose
-verdict changed are listed. Nothing else in a record changes (the search is not rerun).
+:func:`kandiscover.symbolic.equivalence.symbolic_solution` and ``structure_solution``
+(the law up to its fitted constants), in the catalogue's variable ranges; the file is
+rewritten with the two verdicts, the records whose symbolic verdict changed are listed,
+and the rates printed. Nothing else in a record changes (the search is not rerun).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 from pathlib import Path
 
 from kandiscover.data import get_equation
-from kandiscover.symbolic.equivalence import symbolic_solution
+from kandiscover.symbolic.equivalence import structure_solution, symbolic_solution
 from kandiscover.symbolic.parse import parse_formula
 
 
@@ -33,6 +34,7 @@ def rejudge(path: Path, suite: str) -> list[tuple[str, float, int, bool, bool]]:
             model = parse_formula(formula, names)
             ranges = {v.name: (v.low, v.high) for v in eq.variables}
             verdict = bool(symbolic_solution(model, eq.expr, ranges=ranges))
+            rec["structure_solution"] = bool(structure_solution(model, eq.expr, ranges))
             old = rec.get("symbolic_solution")
             if verdict != old:
                 changed.append((rec["name"], rec["noise"], rec["seed"], old, verdict))
@@ -49,7 +51,14 @@ def main() -> None:
     args = parser.parse_args()
     for path in args.files:
         changed = rejudge(path, args.suite)
-        print(f"{path}: {len(changed)} verdicts changed")
+        records = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+        rates = {
+            key: sum(bool(r.get(key)) for r in records) / max(len(records), 1)
+            for key in ("symbolic_solution", "structure_solution", "accuracy_solution")
+        }
+        print(f"{path}: {len(changed)} verdicts changed; " + ", ".join(
+            f"{k.split('_')[0]} {100 * v:.0f} %" for k, v in rates.items()
+        ))  # fmt: skip
         for name, noise, seed, old, new in changed:
             print(f"  {name} noise {noise} seed {seed}: {old} -> {new}")
 

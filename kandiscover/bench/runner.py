@@ -28,7 +28,12 @@ import numpy as np
 from ..data import get_equation, load_catalogue, sample_equation
 from ..export import to_sympy_string
 from ..search import SearchConfig, discover
-from ..symbolic.equivalence import accuracy_solution, r2_score, symbolic_solution
+from ..symbolic.equivalence import (
+    accuracy_solution,
+    r2_score,
+    structure_solution,
+    symbolic_solution,
+)
 from ._pool import WorkerPool
 from ._store import WORKER_DIED, ResultsFile, identity, read_records
 
@@ -109,7 +114,8 @@ def evaluate_equation(
     Returns
     -------
     dict
-        ``name, seed, noise, formula, truth, symbolic_solution, accuracy_solution,
+        ``name, seed, noise, formula, truth, symbolic_solution, structure_solution
+        (the law up to its fitted constants), accuracy_solution,
         r2_test, seconds, complexity, view, attempts, stopped, approximate,
         decomposition``. ``r2_test`` is measured on the test part of the sampled data set
         (noise-free targets); ``view`` says where the formula came from (e.g.
@@ -139,6 +145,7 @@ def evaluate_equation(
         "formula": to_sympy_string(res.formula),
         "truth": to_sympy_string(eq.expr),
         "symbolic_solution": bool(symbolic_solution(res.formula, eq.expr, ranges=_ranges(eq))),
+        "structure_solution": bool(structure_solution(res.formula, eq.expr, _ranges(eq))),
         "accuracy_solution": bool(accuracy_solution(ds.y_test, pred)),
         "r2_test": _finite_or_none(r2_score(ds.y_test, pred)) if finite else None,
         "seconds": float(res.seconds),

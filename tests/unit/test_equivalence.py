@@ -12,6 +12,7 @@ from kandiscover.symbolic.equivalence import (
     accuracy_solution,
     r2_score,
     snap_model,
+    structure_solution,
     symbolic_solution,
 )
 
@@ -100,3 +101,19 @@ def test_si_magnitudes_are_judged_in_the_data_ranges():
     assert symbolic_solution(sympy.Float(1.3807e-23) * N * T / V, truth, ranges=ranges)
     with pytest.raises(ValueError, match="missing"):
         symbolic_solution(offset, truth, ranges={"N": (1.0, 2.0)})
+
+
+def test_the_structure_is_judged_up_to_the_fitted_constants():
+    T, L = sympy.symbols("T L")
+    F = sympy.Float
+    arrhenius = F(1.2e13) * sympy.exp(-9000 / T)
+    fitted = F(1.1925e13) * sympy.exp(-8996 / T)  # constants estimated from noisy data
+    assert not symbolic_solution(fitted, arrhenius, ranges={"T": (280.0, 400.0)})
+    assert structure_solution(fitted, arrhenius, {"T": (280.0, 400.0)})
+    wrong = F(1.01e8) * sympy.exp(-F(1.729e6) / T**2)  # accurate on the range, not the law
+    assert not structure_solution(wrong, arrhenius, {"T": (280.0, 400.0)})
+    pendulum = F(2.006) * sympy.sqrt(L)
+    assert structure_solution(2 * sympy.sqrt(L), pendulum, {"L": (0.1, 2.0)})  # the scale
+    assert not structure_solution(2 * L, pendulum, {"L": (0.1, 2.0)})
+    with pytest.raises(ValueError, match="missing"):
+        structure_solution(fitted, arrhenius, {})
