@@ -18,6 +18,7 @@ of :mod:`kandiscover.search.noise`):
   ``d_i = r_i(A)^2 - r_i(best)^2`` accepts ``sum(d) <= z * sqrt(m) * std(d)``; the test
   does not depend on how well the noise level is known;
 - its **description length** is ``DL = chi^2 / 2 + alpha * nodes + log(n) / 2 * constants``
+  ``+ sum(log |p| + log q)`` over its exact numbers ``p/q`` (their digits)
   (nats), with ``chi^2`` the held-out squared error in units of the noise;
 - ``model_selection="best"`` chooses the smallest DL among the formulas within noise,
   preferring laws (at most ``max_law_nodes`` nodes: a larger formula is chosen only when
@@ -155,6 +156,17 @@ class Assessment:
     within_noise: list[bool]
     dl: list[float]
     approximate: bool
+
+
+def _stated_values(expr: sympy.Expr) -> float:
+    """Nats to state the exact numbers of a formula, as snapping prices them
+    (``log |p| + log q`` each): ``3578200*GM/R**3`` is not simpler than ``3.5776e6*GM/R**3``
+    when the data know the constant to three digits."""
+    return sum(
+        math.log(abs(a.p)) + math.log(a.q)
+        for a in sympy.preorder_traversal(expr)
+        if isinstance(a, sympy.Rational) and a != 0
+    )
 
 
 def _float_nodes(expr: sympy.Expr) -> int:
@@ -388,6 +400,7 @@ class Judge:
             id(s): description_length(
                 s.sse, noise2, s.complexity, s.n_constants, n_fit, self.config.alpha
             )
+            + _stated_values(s.expr)
             for s in pool
         }
         ok = [s for s in pool if within[id(s)] and (s.complexity <= big) == law_enough]
