@@ -142,10 +142,18 @@ def read_units(
 
 
 class _ProgressLine:
-    """A tqdm line on stderr: the task running, seconds used of the limit, the best law."""
+    """A tqdm line on stderr: the task running, seconds used of the limit, the best law.
+
+    Off a terminal (a pipe, a log file) a line that redraws itself is a jumble of
+    carriage returns, so there each task gets a plain line of its own instead.
+    """
 
     def __init__(self, target: str, limit: float | None, quiet: bool) -> None:
-        self.target = target
+        self.target, self.limit = target, limit
+        self.plain = not quiet and not _is_terminal(sys.stderr)
+        if self.plain:
+            self.bar = None
+            return
         import shutil
 
         from tqdm.auto import tqdm
@@ -164,13 +172,26 @@ class _ProgressLine:
         )
 
     def __call__(self, event: Any) -> None:
+        best = event.best if event.best is None or len(event.best) < 60 else event.best[:57] + "..."
+        text = f"{self.target}: {event.task}  best: {best or '-'}"
+        if self.plain:
+            limit = f"/{self.limit:.0f}" if self.limit else ""
+            print(f"{event.elapsed:.1f}{limit} s  {text}", file=sys.stderr, flush=True)
+            return
         total = self.bar.total or event.elapsed
         self.bar.n = min(event.elapsed, total)
-        best = event.best if event.best is None or len(event.best) < 60 else event.best[:57] + "..."
-        self.bar.set_description_str(f"{self.target}: {event.task}  best: {best or '-'}")
+        self.bar.set_description_str(text)
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # a closed or replaced stream
+        return False
 
 
 def _finite(value: float | None) -> float | None:

@@ -15,6 +15,20 @@ from kandiscover.symbolic.equivalence import symbolic_solution
 from kandiscover.symbolic.parse import parse_formula
 
 
+def test_progress_off_a_terminal_is_one_plain_line_per_task(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"a": rng.uniform(1, 3, 200), "b": rng.uniform(1, 3, 200)})
+    frame["y"] = 3 * frame["a"] + frame["b"]
+    data = tmp_path / "data.csv"
+    frame.to_csv(data, index=False)
+    assert main(["discover", str(data), "--target", "y", "--time-limit", "10"]) == 0
+    err = capsys.readouterr().err  # (captured: not a terminal)
+    assert "\r" not in err
+    lines = [x for x in err.splitlines() if "best:" in x]
+    assert lines and lines[-1].split("  ", 1)[1].startswith("y: done  best: ")
+    assert all(x.split()[0].endswith("/10") for x in lines)
+
+
 def test_discover_recovers_a_product(tmp_path, capsys):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"mass": rng.uniform(1, 3, 300), "speed": rng.uniform(1, 3, 300)})
