@@ -31,6 +31,7 @@ at the noise floor: its reduced chi-square is within three standard deviations o
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -131,6 +132,11 @@ class Scored:
     def sse(self) -> float:
         """Weighted held-out sum of squared residuals."""
         return float(self.residuals @ self.residuals)
+
+    @functools.cached_property
+    def stated(self) -> float:
+        """Nats to state its exact numbers (see :func:`_stated_values`), computed once."""
+        return _stated_values(self.expr)
 
 
 @dataclass(frozen=True)
@@ -400,7 +406,7 @@ class Judge:
             id(s): description_length(
                 s.sse, noise2, s.complexity, s.n_constants, n_fit, self.config.alpha
             )
-            + _stated_values(s.expr)
+            + s.stated
             for s in pool
         }
         ok = [s for s in pool if within[id(s)] and (s.complexity <= big) == law_enough]
